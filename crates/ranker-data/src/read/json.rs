@@ -1,0 +1,185 @@
+//! `.json`: a top-level array of items, streamed element by element.
+//!
+//! The array is walked by a serde visitor over the buffered file reader, so only one element is in memory at a
+//! time and reading stops as soon as `max_items` elements are seen. Each element is first read as a
+//! [`serde_json::Value`] (syntax errors then carry the file's line and column), then typed: a schema error can
+//! so still name the item's `id`.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::error::Category;
+use serde_json::Value;
+
+use super::items::{schema_error, syntax_error};
+use crate::error::DataError;
+use crate::read::ItemLocation;
+use crate::schema::{ItemId, MixItem};
+
+/// The marker error that unwinds serde once reading must stop (`max_items` reached, or `on_item` failed).
+const STOP: &str = "ranker-data: stop reading";
+
+struct ArrayState<'a, F> {
+    path: &'a Path,
+    max_items: Option<usize>,
+    on_item: &'a mut F,
+    count: usize,
+    /// Set when reading stopped on purpose; holds the callback's error if it failed.
+    stopped: Option<Result<(), DataError>>,
+}
+
+impl<F> ArrayState<'_, F>
+where
+    F: FnMut(ItemLocation, MixItem) -> Result<(), DataError>,
+{
+    fn take_item(&mut self, value: Value) -> Result<(), DataError> {
+        let index = self.count;
+        let id = value.get("id").and_then(|id| ItemId::deserialize(id).ok()).map(|id| id.to_string());
+        let at = ItemLocation { path: self.path.to_owned(), line: None, index, id };
+        let item = serde_path_to_error::deserialize(value).map_err(|error| schema_error(at.clone(), error))?;
+        self.count += 1;
+        (self.on_item)(at, item)
+    }
+}
+
+struct ArrayVisitor<'s, 'a, F>(&'s mut ArrayState<'a, F>);
+
+impl<'de, F> Visitor<'de> for ArrayVisitor<'_, '_, F>
+where
+    F: FnMut(ItemLocation, MixItem) -> Result<(), DataError>,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a top-level JSON array of MixInstruct items")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let state = self.0;
+        loop {
+            if state.max_items.is_some_and(|max| state.count >= max) {
+                state.stopped = Some(Ok(()));
+                return Err(de::Error::custom(STOP));
+            }
+            let Some(value) = seq.next_element::<Value>()? else {
+                return Ok(());
+            };
+            if let Err(error) = state.take_item(value) {
+                state.stopped = Some(Err(error));
+                return Err(de::Error::custom(STOP));
+            }
+        }
+    }
+}
+
+pub(super) fn read_array<R, F>(
+    path: &Path,
+    reader: R,
+    max_items: Option<usize>,
+    on_item: &mut F,
+) -> Result<usize, DataError>
+where
+    R: Read,
+    F: FnMut(ItemLocation, MixItem) -> Result<(), DataError>,
+{
+    let mut state = ArrayState { path, max_items, on_item, count: 0, stopped: None };
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let walked = deserializer.deserialize_seq(ArrayVisitor(&mut state));
+    match state.stopped.take() {
+        Some(Ok(())) => return Ok(state.count),
+        Some(Err(error)) => return Err(error),
+        None => {}
+    }
+    walked.and_then(|()| deserializer.end()).map_err(|source| match source.classify() {
+        Category::Io => DataError::Read { path: path.to_owned(), source: source.into() },
+        Category::Syntax | Category::Eof | Category::Data => {
+            let (line, column) = (source.line(), source.column());
+            let line_text = line_text(path, line);
+            syntax_error(path, line, column, state.count, line_text.as_deref(), source)
+        }
+    })?;
+    Ok(state.count)
+}
+
+/// Line `line` (1-based) of `path`, re-read for an error message; `None` when it cannot be read. Only the error
+/// path pays for this.
+fn line_text(path: &Path, line: usize) -> Option<String> {
+    let file = std::fs::File::open(path).ok()?;
+    std::io::BufRead::lines(std::io::BufReader::new(file)).nth(line.checked_sub(1)?)?.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, max: Option<usize>) -> Result<Vec<(ItemLocation, MixItem)>, DataError> {
+        let mut items = Vec::new();
+        read_array(Path::new("t.json"), text.as_bytes(), max, &mut |at, item| {
+            items.push((at, item));
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    const A: &str = r#"{"id": "a", "input": "x", "output": "y", "candidates": []}"#;
+    const B: &str = r#"{"input": "x", "output": "y", "candidates": []}"#;
+
+    #[test]
+    fn reads_every_element_in_order() {
+        let items = read(&format!("[\n{A},\n{B}\n]\n"), None).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].0.to_string(), r#"t.json: item 0 (id "a")"#);
+        assert_eq!(items[1].0.to_string(), "t.json: item 1");
+        assert!(read("[]", None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn stops_at_max_items_before_reading_the_rest() {
+        let items = read(&format!("[{A}, {B}, this is not json"), Some(2)).unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(read(&format!("[{A}, {B}, this is not json"), Some(3)).is_err());
+    }
+
+    #[test]
+    fn syntax_error_names_line_column_and_item() {
+        let err = read(&format!("[\n{A},\n{{\"id\": \"b\",, }}\n]"), None).unwrap_err();
+        assert!(err.to_string().starts_with("t.json:3:12: malformed JSON (item 1)"), "{err}");
+    }
+
+    #[test]
+    fn a_top_level_object_is_rejected() {
+        let err = read(A, None).unwrap_err();
+        let DataError::Syntax { source, .. } = &err else { panic!("{err}") };
+        assert!(source.to_string().contains("top-level JSON array"), "{source}");
+    }
+
+    #[test]
+    fn trailing_text_after_the_array_is_rejected() {
+        assert!(read(&format!("[{A}] [{B}]"), None).is_err());
+    }
+
+    #[test]
+    fn schema_error_names_index_id_and_key_path() {
+        let bad = r#"{"id": "z/3", "input": "x", "output": [], "candidates": []}"#;
+        let err = read(&format!("[{A}, {bad}]"), None).unwrap_err();
+        let DataError::Schema { at, key_path, source } = &err else { panic!("{err}") };
+        assert_eq!(at.to_string(), r#"t.json: item 1 (id "z/3")"#);
+        assert_eq!(key_path, "output");
+        assert!(source.to_string().contains("empty list"), "{source}");
+    }
+
+    #[test]
+    fn callback_errors_stop_the_read_and_come_back_unchanged() {
+        let mut seen = 0;
+        let err = read_array(Path::new("t.json"), format!("[{A}, {B}]").as_bytes(), None, &mut |at, _| {
+            seen += 1;
+            Err(DataError::NoCandidates { at })
+        })
+        .unwrap_err();
+        assert_eq!(seen, 1);
+        assert_eq!(err.to_string(), r#"t.json: item 0 (id "a"): item has no candidates"#);
+    }
+}

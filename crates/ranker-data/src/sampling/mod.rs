@@ -1,0 +1,19 @@
+//! Training-time sub-sampling, as LLM-Blender does it (spec §2.1–§2.3): candidate pairs for PairRanker
+//! ([`PairSampler`]) and candidate subsets for SummaReranker and SimCLS ([`CandidateSampler`]).
+//!
+//! Every random choice comes from the caller's RNG, so a seeded RNG gives the same samples on every run. The
+//! draws are not those of torch/numpy (different generators); the distributions are.
+//!
+//! Sorting follows the reference's float32 tensors: sort keys are computed in `f32` (scores cast to `f32`, summed
+//! in candidate-task order), sorted descending with ties kept in index order. That is what `torch.argsort`
+//! (`descending=True`) does on CPU for up to 16 elements (insertion sort; MixInstruct has 11 candidates); for
+//! longer inputs torch's unstable sort may order ties differently, we keep index order.
+
+mod candidates;
+mod modes;
+mod order;
+mod pairs;
+
+pub use candidates::{CandidateSampler, CandidateSampling};
+pub use modes::{CandidateMode, PairMode};
+pub use pairs::{CandidatePair, PairSampler, PairSampling};

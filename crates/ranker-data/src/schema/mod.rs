@@ -1,0 +1,13 @@
+//! The serde model of a MixInstruct item, as read from and written to JSON / JSONL.
+
+mod cmp;
+mod id;
+mod item;
+mod output;
+mod scores;
+
+pub use cmp::{CmpField, VERDICTS};
+pub use id::ItemId;
+pub use item::{MixCandidate, MixItem};
+pub use output::Output;
+pub use scores::ScoreMap;
