@@ -213,4 +213,13 @@ pub enum DataError {
         /// The candidate count of each example in the batch.
         counts: Vec<usize>,
     },
+    /// The text metrics could not score an item's candidates.
+    #[error("{at}: cannot score the candidates")]
+    Metric {
+        /// Where the item is.
+        at: ItemLocation,
+        /// The metric library's cause.
+        #[source]
+        source: ranker_metrics::MetricsError,
+    },
 }

@@ -11,16 +11,22 @@
 //! What it does not do: tokenization, batching into tensors, or anything with a model — those live in
 //! `ranker-models` / `ranker-train`. It never prints; progress is reported through callbacks.
 
+pub mod atomic;
+
 mod dataset;
 mod error;
 mod read;
+mod rescore;
 mod sampling;
 mod schema;
+mod stats;
 
 pub use dataset::{metric_weight, Dataset, Example, LoadOptions, ScoreMatrix};
 pub use error::DataError;
 pub use read::{read_items, DataFormat, ItemLocation};
+pub use rescore::{count_items, rescore_file, rescore_item};
+pub use stats::{DataStats, GroupStats};
 pub use sampling::{
     CandidateMode, CandidatePair, CandidateSampler, CandidateSampling, PairMode, PairSampler, PairSampling,
 };
-pub use schema::{CmpField, ItemId, MixCandidate, MixItem, Output, ScoreMap, VERDICTS};
+pub use schema::{CmpField, ItemId, MixCandidate, MixItem, Output, ScoreMap};

@@ -6,7 +6,7 @@ mod item;
 mod output;
 mod scores;
 
-pub use cmp::{CmpField, VERDICTS};
+pub use cmp::CmpField;
 pub use id::ItemId;
 pub use item::{MixCandidate, MixItem};
 pub use output::Output;
