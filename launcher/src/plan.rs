@@ -1,0 +1,806 @@
+//! The high layer: [`build_plan`] turns [`LaunchArgs`] plus the facts about this host ([`HostFacts`]) into a
+//! validated [`LaunchPlan`]. It is a pure function (no process env, no files), unit-tested below.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ranker_dist::{DistEnv, EnvSource, MasterAddr, StoreHost};
+
+use crate::args::LaunchArgs;
+use crate::slurm::{self, SlurmError, SlurmInfo, SlurmMode};
+
+/// Default store port for multi-node runs outside Slurm (torchrun's).
+pub const DEFAULT_MASTER_PORT: u16 = 29500;
+
+/// What `launch` knows about its host, gathered once by [`crate::host::gather`].
+#[derive(Debug, Clone, Default)]
+pub struct HostFacts {
+    /// The process environment.
+    pub env: HashMap<String, String>,
+    /// Entries of `/proc/driver/nvidia/gpus` (`None` when the directory is absent).
+    pub nvidia_gpus: Option<usize>,
+    /// CPUs in this process's affinity mask.
+    pub affinity_cpus: usize,
+    /// This host's name.
+    pub hostname: String,
+    /// A `ranker` executable next to `launch`, if there is one.
+    pub ranker_next_to_exe: Option<PathBuf>,
+    /// A fresh random token, used when node 0 must invent the job secret.
+    pub fresh_token: String,
+    /// A fresh random run id.
+    pub fresh_run_id: String,
+}
+
+/// Console rank filter (`--ranks-filter 0,2-3`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RankFilter(BTreeSet<usize>);
+
+impl RankFilter {
+    /// Parses `0,2-3`; errors name the bad item.
+    pub fn parse(s: &str) -> Result<RankFilter, PlanError> {
+        let bad = |item: &str, why: &str| PlanError::Invalid {
+            flag: "--ranks-filter",
+            value: s.to_string(),
+            reason: format!("{item:?} {why}"),
+        };
+        let mut set = BTreeSet::new();
+        for item in s.split(',').map(str::trim) {
+            if item.is_empty() {
+                return Err(bad(item, "is empty"));
+            }
+            let (lo, hi) = item.split_once('-').unwrap_or((item, item));
+            let lo: usize = lo
+                .trim()
+                .parse()
+                .map_err(|_| bad(item, "is not a rank or lo-hi range"))?;
+            let hi: usize = hi
+                .trim()
+                .parse()
+                .map_err(|_| bad(item, "is not a rank or lo-hi range"))?;
+            if hi < lo {
+                return Err(bad(item, "runs backwards"));
+            }
+            if hi - lo > 1 << 20 {
+                return Err(bad(item, "is too large"));
+            }
+            set.extend(lo..=hi);
+        }
+        Ok(RankFilter(set))
+    }
+
+    /// Whether `rank`'s lines go to the console.
+    pub fn shows(&self, rank: usize) -> bool {
+        self.0.contains(&rank)
+    }
+}
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSpec {
+    /// Address node 0 binds (`None` on other nodes).
+    pub bind: Option<String>,
+    /// Host everyone connects to (and workers get as `MASTER_ADDR`).
+    pub host: String,
+    /// Port; `None` = chosen by binding port 0 (single node).
+    pub port: Option<u16>,
+}
+
+/// Supervisor mode: this `launch` spawns and watches `nproc` workers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisePlan {
+    /// Workers on this node.
+    pub nproc: usize,
+    /// Nodes in the job.
+    pub nnodes: usize,
+    /// This node's rank.
+    pub node_rank: usize,
+    /// The rendezvous store.
+    pub store: StoreSpec,
+    /// Group restarts allowed.
+    pub max_restarts: u32,
+    /// SIGTERM → SIGKILL grace.
+    pub term_timeout: Duration,
+    /// How long node 0 waits for the other nodes.
+    pub rdzv_timeout: Duration,
+    /// Per-rank log files root.
+    pub log_dir: Option<PathBuf>,
+    /// Console filter.
+    pub console_filter: Option<RankFilter>,
+    /// Program and arguments run per worker.
+    pub command: Vec<String>,
+    /// Job id shared by all nodes.
+    pub run_id: String,
+    /// Job secret.
+    pub token: String,
+    /// This host's name (log prefixes, summary).
+    pub host: String,
+    /// Extra env for every worker (thread-count defaults).
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// Slurm per-task mode: set the env contract and exec the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerTaskPlan {
+    /// The worker's env contract.
+    pub env: DistEnv,
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// Extra env (thread-count defaults).
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// A validated plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LaunchPlan {
+    /// Spawn and supervise workers.
+    Supervise(SupervisePlan),
+    /// Become the worker (Slurm started one task per rank).
+    PerTask(PerTaskPlan),
+}
+
+/// A plan with the warnings the user should see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedLaunch {
+    /// The plan.
+    pub plan: LaunchPlan,
+    /// Non-fatal notes (e.g. a token derived from the Slurm job id).
+    pub warnings: Vec<String>,
+}
+
+/// Why the arguments and environment do not make a launch.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// A flag's value is unusable.
+    #[error("{flag} {value:?}: {reason}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// A value that this combination of flags requires is missing.
+    #[error("{0}")]
+    Missing(String),
+    /// The Slurm environment is malformed.
+    #[error(transparent)]
+    Slurm(#[from] SlurmError),
+}
+
+impl SupervisePlan {
+    /// The env of local worker `local_rank`, given the global `base_rank` of this node, the `world` size, the
+    /// restart `attempt` and the store `port`.
+    pub fn worker_env(
+        &self,
+        local_rank: usize,
+        base_rank: usize,
+        world: usize,
+        attempt: u32,
+        port: u16,
+    ) -> Vec<(String, String)> {
+        let env = DistEnv {
+            rank: base_rank + local_rank,
+            local_rank,
+            world_size: world,
+            local_world_size: self.nproc,
+            group_rank: self.node_rank,
+            master: Some(MasterAddr {
+                host: self.store.host.clone(),
+                port,
+            }),
+            restart_count: attempt,
+            max_restarts: self.max_restarts,
+            run_id: self.run_id.clone(),
+            store_token: Some(self.token.clone()),
+            store_host: StoreHost::Launcher,
+            source: EnvSource::Torchrun,
+        };
+        let mut vars: Vec<(String, String)> = env
+            .to_vars()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        vars.push(("GROUP_WORLD_SIZE".into(), self.nnodes.to_string()));
+        vars.extend(self.extra_env.iter().cloned());
+        vars
+    }
+}
+
+/// Builds the plan. Pure: everything it reads is in `args` and `facts`.
+pub fn build_plan(args: &LaunchArgs, facts: &HostFacts) -> Result<PlannedLaunch, PlanError> {
+    let get = |k: &str| facts.env.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    let mut warnings = Vec::new();
+    let slurm = if args.no_slurm {
+        None
+    } else {
+        slurm::detect(&get)?
+    };
+    let command = worker_command(args, facts)?;
+
+    if let Some(info) = slurm.as_ref().filter(|s| s.mode == SlurmMode::PerTask) {
+        return per_task_plan(args, facts, info, command, &mut warnings)
+            .map(|plan| PlannedLaunch { plan, warnings });
+    }
+
+    let nproc = match args.nproc.as_deref() {
+        Some("auto") | None => match slurm.as_ref().and_then(|s| s.gpus_on_node) {
+            Some(n) if n > 0 && args.nproc.is_none() => n,
+            _ => visible_gpus(facts).max(1),
+        },
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                return Err(invalid(
+                    "--nproc",
+                    n,
+                    "expected a positive number or `auto`",
+                ))
+            }
+        },
+    };
+    let nnodes = args
+        .nnodes
+        .or(slurm.as_ref().map(|s| s.nnodes))
+        .unwrap_or(1);
+    if nnodes == 0 {
+        return Err(invalid("--nnodes", "0", "must be at least 1"));
+    }
+    let node_rank = args
+        .node_rank
+        .or(slurm.as_ref().map(|s| s.node_rank))
+        .unwrap_or(0);
+    if node_rank >= nnodes {
+        return Err(invalid(
+            "--node-rank",
+            &node_rank.to_string(),
+            &format!("must be below --nnodes {nnodes}"),
+        ));
+    }
+    let term_timeout = seconds("--term-timeout", args.term_timeout)?;
+    let rdzv_timeout = seconds("--rdzv-timeout", args.rdzv_timeout)?;
+
+    let store = if nnodes == 1 {
+        let host = args
+            .master_addr
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1".to_string());
+        let bind_host = if args.master_addr.is_some() {
+            "0.0.0.0"
+        } else {
+            "127.0.0.1"
+        };
+        StoreSpec {
+            bind: Some(format!("{bind_host}:{}", args.master_port.unwrap_or(0))),
+            host,
+            port: args.master_port,
+        }
+    } else {
+        let host = match (&args.master_addr, &slurm) {
+            (Some(h), _) => h.clone(),
+            (None, Some(s)) if !s.hosts.is_empty() => s.hosts[0].clone(),
+            _ => {
+                return Err(PlanError::Missing(format!(
+                    "--master-addr is required with --nnodes {nnodes}"
+                )))
+            }
+        };
+        let port = args
+            .master_port
+            .or(slurm.as_ref().map(|s| slurm::port_for_job(s.job_id)))
+            .unwrap_or(DEFAULT_MASTER_PORT);
+        let bind = (node_rank == 0).then(|| format!("0.0.0.0:{port}"));
+        StoreSpec {
+            bind,
+            host,
+            port: Some(port),
+        }
+    };
+
+    let token = match get(ranker_dist::env::STORE_TOKEN) {
+        Some(t) => t,
+        None if nnodes == 1 => facts.fresh_token.clone(),
+        None => match &slurm {
+            Some(s) => {
+                warnings.push(format!(
+                    "RANKER_STORE_TOKEN is not set: using a token derived from Slurm job {}; export a random \
+                     RANKER_STORE_TOKEN in the batch script to keep other users out of the store",
+                    s.run_id
+                ));
+                slurm_token(s)
+            }
+            None => {
+                return Err(PlanError::Missing(format!(
+                    "RANKER_STORE_TOKEN must be exported with the same value on every node when --nnodes is {nnodes}"
+                )))
+            }
+        },
+    };
+    let run_id = args
+        .run_id
+        .clone()
+        .or_else(|| slurm.as_ref().map(|s| s.run_id.clone()))
+        .unwrap_or_else(|| facts.fresh_run_id.clone());
+    let console_filter = args
+        .ranks_filter
+        .as_deref()
+        .map(RankFilter::parse)
+        .transpose()?;
+    let cpus = slurm
+        .as_ref()
+        .and_then(|s| s.cpus_per_task)
+        .unwrap_or(facts.affinity_cpus);
+    let extra_env = thread_defaults(facts, cpus, nproc);
+
+    Ok(PlannedLaunch {
+        plan: LaunchPlan::Supervise(SupervisePlan {
+            nproc,
+            nnodes,
+            node_rank,
+            store,
+            max_restarts: args.max_restarts,
+            term_timeout,
+            rdzv_timeout,
+            log_dir: args.log_dir.clone(),
+            console_filter,
+            command,
+            run_id,
+            token,
+            host: facts.hostname.clone(),
+            extra_env,
+        }),
+        warnings,
+    })
+}
+
+fn per_task_plan(
+    args: &LaunchArgs,
+    facts: &HostFacts,
+    info: &SlurmInfo,
+    command: Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<LaunchPlan, PlanError> {
+    let host = match (&args.master_addr, info.hosts.first()) {
+        (Some(h), _) => h.clone(),
+        (None, Some(h)) => h.clone(),
+        (None, None) => {
+            return Err(PlanError::Missing(
+                "SLURM_STEP_NODELIST is empty and --master-addr is not set".into(),
+            ))
+        }
+    };
+    let port = args.master_port.unwrap_or(slurm::port_for_job(info.job_id));
+    let token = match facts
+        .env
+        .get(ranker_dist::env::STORE_TOKEN)
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => t.clone(),
+        None => {
+            warnings.push(format!(
+                "RANKER_STORE_TOKEN is not set: using a token derived from Slurm job {}; export a random one in the \
+                 batch script",
+                info.run_id
+            ));
+            slurm_token(info)
+        }
+    };
+    let local_world_size = info
+        .tasks_per_node
+        .get(info.node_rank)
+        .copied()
+        .unwrap_or(1);
+    let env = DistEnv {
+        rank: info.procid,
+        local_rank: info.localid,
+        world_size: info.ntasks,
+        local_world_size,
+        group_rank: info.node_rank,
+        master: Some(MasterAddr { host, port }),
+        restart_count: 0,
+        max_restarts: 0,
+        run_id: args.run_id.clone().unwrap_or_else(|| info.run_id.clone()),
+        store_token: Some(token),
+        store_host: StoreHost::Rank0,
+        source: EnvSource::Torchrun,
+    };
+    // Round-trip through the worker's own parser so the launcher never hands out a contract the worker rejects.
+    let vars: HashMap<String, String> = env
+        .to_vars()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    DistEnv::from_map(&vars)
+        .map_err(|e| PlanError::Missing(format!("Slurm per-task env is inconsistent: {e}")))?;
+    let cpus = info.cpus_per_task.unwrap_or(facts.affinity_cpus);
+    Ok(LaunchPlan::PerTask(PerTaskPlan {
+        env,
+        command,
+        extra_env: thread_defaults(facts, cpus, 1),
+    }))
+}
+
+/// A token every task of a Slurm job can derive alone. Not secret (anyone who knows the job id and uid can
+/// compute it); documented as the fallback when the batch script exports none.
+fn slurm_token(info: &SlurmInfo) -> String {
+    format!("slurm-job-{}", info.run_id)
+}
+
+fn worker_command(args: &LaunchArgs, facts: &HostFacts) -> Result<Vec<String>, PlanError> {
+    match (&args.config, args.command.is_empty()) {
+        (Some(_), false) => Err(PlanError::Missing(
+            "give either CONFIG.yaml or `-- CMD ARGS…`, not both".into(),
+        )),
+        (None, true) => Err(PlanError::Missing(
+            "nothing to run: give CONFIG.yaml or `-- CMD ARGS…`".into(),
+        )),
+        (None, false) => Ok(args.command.clone()),
+        (Some(config), true) => {
+            let ranker = facts
+                .env
+                .get("RANKER_BIN")
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .or_else(|| {
+                    facts
+                        .ranker_next_to_exe
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                })
+                .unwrap_or_else(|| "ranker".to_string());
+            Ok(vec![ranker, "run".into(), config.display().to_string()])
+        }
+    }
+}
+
+/// GPUs visible to this process: `CUDA_VISIBLE_DEVICES` entries if set (empty = none), else the driver's list.
+pub fn visible_gpus(facts: &HostFacts) -> usize {
+    match facts.env.get("CUDA_VISIBLE_DEVICES") {
+        Some(v) => v
+            .split(',')
+            .map(str::trim)
+            .take_while(|s| !s.is_empty() && *s != "-1" && *s != "NoDevFiles")
+            .count(),
+        None => facts.nvidia_gpus.unwrap_or(0),
+    }
+}
+
+/// `OMP_NUM_THREADS` / `RAYON_NUM_THREADS` defaults when unset: the CPU budget split over the node's workers.
+fn thread_defaults(facts: &HostFacts, cpus: usize, workers: usize) -> Vec<(String, String)> {
+    let per_worker = (cpus / workers.max(1)).max(1).to_string();
+    ["OMP_NUM_THREADS", "RAYON_NUM_THREADS"]
+        .into_iter()
+        .filter(|k| !facts.env.contains_key(*k))
+        .map(|k| (k.to_string(), per_worker.clone()))
+        .collect()
+}
+
+fn seconds(flag: &'static str, v: f64) -> Result<Duration, PlanError> {
+    Duration::try_from_secs_f64(v).map_err(|_| {
+        invalid(
+            flag,
+            &v.to_string(),
+            "expected a non-negative number of seconds",
+        )
+    })
+}
+
+fn invalid(flag: &'static str, value: &str, reason: &str) -> PlanError {
+    PlanError::Invalid {
+        flag,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn facts(env: &[(&str, &str)]) -> HostFacts {
+        HostFacts {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            nvidia_gpus: None,
+            affinity_cpus: 16,
+            hostname: "hostA".into(),
+            ranker_next_to_exe: None,
+            fresh_token: "fresh".into(),
+            fresh_run_id: "run-xyz".into(),
+        }
+    }
+
+    fn plan(argv: &[&str], f: &HostFacts) -> Result<PlannedLaunch, PlanError> {
+        let mut full = vec!["launch"];
+        full.extend_from_slice(argv);
+        build_plan(&LaunchArgs::try_parse_from(full).unwrap(), f)
+    }
+
+    fn supervise(p: PlannedLaunch) -> SupervisePlan {
+        match p.plan {
+            LaunchPlan::Supervise(s) => s,
+            other => panic!("expected supervise, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn single_node_defaults() {
+        let s = supervise(plan(&["--", "sh", "-c", "true"], &facts(&[])).unwrap());
+        assert_eq!((s.nproc, s.nnodes, s.node_rank), (1, 1, 0));
+        assert_eq!(
+            s.store,
+            StoreSpec {
+                bind: Some("127.0.0.1:0".into()),
+                host: "127.0.0.1".into(),
+                port: None
+            }
+        );
+        assert_eq!(s.token, "fresh");
+        assert_eq!(s.run_id, "run-xyz");
+        assert_eq!(s.term_timeout, Duration::from_secs(30));
+        assert_eq!(
+            s.extra_env,
+            [
+                ("OMP_NUM_THREADS".into(), "16".into()),
+                ("RAYON_NUM_THREADS".into(), "16".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn config_runs_ranker_run() {
+        let s = supervise(plan(&["train.yaml"], &facts(&[])).unwrap());
+        assert_eq!(s.command, ["ranker", "run", "train.yaml"]);
+        let mut f = facts(&[]);
+        f.ranker_next_to_exe = Some(PathBuf::from("bin/ranker"));
+        assert_eq!(
+            supervise(plan(&["t.yaml"], &f).unwrap()).command[0],
+            "bin/ranker"
+        );
+        let f = facts(&[("RANKER_BIN", "/opt/ranker")]);
+        assert_eq!(
+            supervise(plan(&["t.yaml"], &f).unwrap()).command[0],
+            "/opt/ranker"
+        );
+        let err = plan(&["t.yaml", "--", "x"], &facts(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not both"), "{err}");
+        assert!(plan(&[], &facts(&[]))
+            .unwrap_err()
+            .to_string()
+            .contains("nothing to run"));
+    }
+
+    #[test]
+    fn nproc_auto_counts_visible_gpus() {
+        let f = facts(&[("CUDA_VISIBLE_DEVICES", "0,2,5")]);
+        assert_eq!(
+            supervise(plan(&["--nproc", "auto", "--", "x"], &f).unwrap()).nproc,
+            3
+        );
+        let f = facts(&[("CUDA_VISIBLE_DEVICES", "")]);
+        assert_eq!(supervise(plan(&["--", "x"], &f).unwrap()).nproc, 1);
+        let mut f = facts(&[]);
+        f.nvidia_gpus = Some(8);
+        let s = supervise(plan(&["--", "x"], &f).unwrap());
+        assert_eq!(s.nproc, 8);
+        assert_eq!(s.extra_env[0], ("OMP_NUM_THREADS".into(), "2".into()));
+        let err = plan(&["--nproc", "0", "--", "x"], &facts(&[]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "--nproc \"0\": expected a positive number or `auto`");
+    }
+
+    #[test]
+    fn thread_env_respects_user_values() {
+        let s = supervise(
+            plan(
+                &["--nproc", "4", "--", "x"],
+                &facts(&[("OMP_NUM_THREADS", "3")]),
+            )
+            .unwrap(),
+        );
+        assert_eq!(s.extra_env, [("RAYON_NUM_THREADS".into(), "4".into())]);
+    }
+
+    #[test]
+    fn multi_node_needs_master_and_token() {
+        let err = plan(&["--nnodes", "2", "--", "x"], &facts(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--master-addr is required"), "{err}");
+        let err = plan(
+            &["--nnodes", "2", "--master-addr", "n0", "--", "x"],
+            &facts(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("RANKER_STORE_TOKEN must be exported"), "{err}");
+        let f = facts(&[("RANKER_STORE_TOKEN", "shared")]);
+        let s = supervise(
+            plan(
+                &[
+                    "--nnodes",
+                    "2",
+                    "--node-rank",
+                    "1",
+                    "--master-addr",
+                    "n0",
+                    "--",
+                    "x",
+                ],
+                &f,
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            s.store,
+            StoreSpec {
+                bind: None,
+                host: "n0".into(),
+                port: Some(29500)
+            }
+        );
+        assert_eq!(s.token, "shared");
+        let s = supervise(
+            plan(
+                &[
+                    "--nnodes",
+                    "2",
+                    "--master-addr",
+                    "n0",
+                    "--master-port",
+                    "1234",
+                    "--",
+                    "x",
+                ],
+                &f,
+            )
+            .unwrap(),
+        );
+        assert_eq!(s.store.bind.as_deref(), Some("0.0.0.0:1234"));
+        let err = plan(&["--nnodes", "2", "--node-rank", "2", "--", "x"], &f)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "--node-rank \"2\": must be below --nnodes 2");
+    }
+
+    #[test]
+    fn worker_env_has_the_torchrun_names() {
+        let f = facts(&[("RANKER_STORE_TOKEN", "tok")]);
+        let s = supervise(
+            plan(
+                &[
+                    "--nproc",
+                    "2",
+                    "--nnodes",
+                    "2",
+                    "--node-rank",
+                    "1",
+                    "--master-addr",
+                    "n0",
+                    "--max-restarts",
+                    "3",
+                    "--",
+                    "x",
+                ],
+                &f,
+            )
+            .unwrap(),
+        );
+        let env: HashMap<String, String> = s.worker_env(1, 2, 4, 1, 29500).into_iter().collect();
+        for (k, v) in [
+            ("RANK", "3"),
+            ("LOCAL_RANK", "1"),
+            ("WORLD_SIZE", "4"),
+            ("LOCAL_WORLD_SIZE", "2"),
+            ("GROUP_RANK", "1"),
+            ("GROUP_WORLD_SIZE", "2"),
+            ("MASTER_ADDR", "n0"),
+            ("MASTER_PORT", "29500"),
+            ("TORCHELASTIC_RESTART_COUNT", "1"),
+            ("TORCHELASTIC_MAX_RESTARTS", "3"),
+            ("RANKER_STORE_TOKEN", "tok"),
+        ] {
+            assert_eq!(env.get(k).map(String::as_str), Some(v), "{k}");
+        }
+        assert!(!env.contains_key("RANKER_HOST_STORE"));
+        // The worker's parser accepts what the launcher hands out.
+        let parsed = DistEnv::from_map(&env).unwrap();
+        assert_eq!((parsed.rank, parsed.world_size), (3, 4));
+    }
+
+    #[test]
+    fn ranks_filter_parsing() {
+        let f = RankFilter::parse("0,2-3").unwrap();
+        assert!(f.shows(0) && !f.shows(1) && f.shows(2) && f.shows(3) && !f.shows(4));
+        let err = RankFilter::parse("0,x").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--ranks-filter \"0,x\": \"x\" is not a rank or lo-hi range"
+        );
+        assert!(RankFilter::parse("3-1")
+            .unwrap_err()
+            .to_string()
+            .contains("backwards"));
+        assert!(RankFilter::parse("1,,2").is_err());
+    }
+
+    #[test]
+    fn slurm_per_node_mode() {
+        let f = facts(&[
+            ("SLURM_JOB_ID", "123456"),
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_STEP_NODELIST", "gpu[07-08]"),
+            ("SLURM_STEP_NUM_NODES", "2"),
+            ("SLURM_STEP_NUM_TASKS", "2"),
+            ("SLURM_NODEID", "1"),
+            ("SLURM_GPUS_ON_NODE", "4"),
+            ("SLURM_CPUS_PER_TASK", "32"),
+        ]);
+        let p = plan(&["--", "x"], &f).unwrap();
+        assert_eq!(p.warnings.len(), 1, "token fallback warning");
+        let s = supervise(p);
+        assert_eq!((s.nproc, s.nnodes, s.node_rank), (4, 2, 1));
+        assert_eq!(
+            s.store,
+            StoreSpec {
+                bind: None,
+                host: "gpu07".into(),
+                port: Some(18456)
+            }
+        );
+        assert_eq!(s.run_id, "123456");
+        assert_eq!(s.token, "slurm-job-123456");
+        assert_eq!(s.extra_env[0], ("OMP_NUM_THREADS".into(), "8".into()));
+        // --no-slurm ignores it all.
+        let s = supervise(plan(&["--no-slurm", "--", "x"], &f).unwrap());
+        assert_eq!((s.nnodes, s.nproc), (1, 1));
+    }
+
+    #[test]
+    fn slurm_per_task_mode() {
+        let f = facts(&[
+            ("SLURM_JOB_ID", "99"),
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_STEP_NODELIST", "a[1-2]"),
+            ("SLURM_STEP_NUM_NODES", "2"),
+            ("SLURM_STEP_NUM_TASKS", "4"),
+            ("SLURM_STEP_TASKS_PER_NODE", "2(x2)"),
+            ("SLURM_NODEID", "1"),
+            ("SLURM_PROCID", "3"),
+            ("SLURM_LOCALID", "1"),
+            ("RANKER_STORE_TOKEN", "tok"),
+        ]);
+        let p = plan(&["cfg.yaml"], &f).unwrap();
+        assert!(p.warnings.is_empty());
+        let LaunchPlan::PerTask(t) = p.plan else {
+            panic!("expected per-task")
+        };
+        assert_eq!(
+            (
+                t.env.rank,
+                t.env.local_rank,
+                t.env.world_size,
+                t.env.local_world_size
+            ),
+            (3, 1, 4, 2)
+        );
+        assert_eq!(
+            t.env.master,
+            Some(MasterAddr {
+                host: "a1".into(),
+                port: 15099
+            })
+        );
+        assert_eq!(t.env.store_host, StoreHost::Rank0);
+        assert!(!t.env.must_host_store());
+        assert_eq!(t.command, ["ranker", "run", "cfg.yaml"]);
+    }
+}

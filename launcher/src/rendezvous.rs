@@ -1,0 +1,252 @@
+//! The launchers' shared control channel: node 0 hosts the store; every node's launcher is a client.
+//!
+//! Per attempt `k` (keys under `launch/{k}/`):
+//! - **Rank assignment** (torchrun §1.4): each node sets `node/{r}` = its worker count; node 0 waits for all,
+//!   computes cumulative base ranks and sets `assigned/{r}` = `base,world`; each node reads its own key. The wait
+//!   error names the nodes that did not join.
+//! - **Failure**: the first failure is `compare_set` into `failed` ([`ranker_dist::failure`]); a watcher thread per
+//!   node blocks on that key and turns it into an event. Non-zero nodes register a store "last will" that publishes
+//!   a failure if their launcher's connection drops (the node died).
+//! - **Exit**: each node sets `done/{r}`; node 0 keeps the store up until every node is done (bounded).
+
+use std::net::TcpListener;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use ranker_dist::failure::{self, FailureRecord};
+use ranker_dist::{DistError, StoreClient, StoreServer};
+
+use crate::plan::SupervisePlan;
+use crate::supervisor::Event;
+
+/// Bound on ordinary control-plane calls.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long node 0 keeps the store up for slower nodes after its own workers finished.
+const EXIT_BARRIER: Duration = Duration::from_secs(60);
+
+/// This node's end of the control channel.
+pub struct Rendezvous {
+    server: Option<StoreServer>,
+    client: StoreClient,
+    port: u16,
+    node_rank: usize,
+    nnodes: usize,
+    host: String,
+    addr: String,
+    token: String,
+}
+
+/// Watches one attempt's failure key on its own connection.
+pub struct FailureWatcher {
+    client: Arc<StoreClient>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl FailureWatcher {
+    /// Stops watching (unblocks the thread).
+    pub fn stop(mut self) {
+        self.client.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Rendezvous {
+    /// Binds the store (node 0) and connects to it. `on_refused` reports wrong-token connections.
+    pub fn start(
+        plan: &SupervisePlan,
+        on_refused: ranker_dist::store::RefusalHook,
+    ) -> Result<Rendezvous> {
+        let server = match &plan.store.bind {
+            Some(bind) => {
+                let listener = TcpListener::bind(bind)
+                    .with_context(|| format!("binding the rendezvous store on {bind}"))?;
+                Some(StoreServer::from_listener(
+                    listener,
+                    &plan.token,
+                    Some(on_refused),
+                )?)
+            }
+            None => None,
+        };
+        let port = match (&server, plan.store.port) {
+            (Some(s), _) => s.local_addr().port(),
+            (None, Some(p)) => p,
+            (None, None) => bail!(
+                "no store port: node {} must be given --master-port",
+                plan.node_rank
+            ),
+        };
+        let addr = if plan.store.host.contains(':') {
+            format!("[{}]:{port}", plan.store.host)
+        } else {
+            format!("{}:{port}", plan.store.host)
+        };
+        let client = StoreClient::connect(&addr, &plan.token, plan.rdzv_timeout)
+            .with_context(|| format!("node {} joining the rendezvous", plan.node_rank))?;
+        Ok(Rendezvous {
+            server,
+            client,
+            port,
+            node_rank: plan.node_rank,
+            nnodes: plan.nnodes,
+            host: plan.host.clone(),
+            addr,
+            token: plan.token.clone(),
+        })
+    }
+
+    /// The store's port (workers get it as `MASTER_PORT`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Assigns global ranks for `attempt`; returns `(base_rank, world_size)` of this node.
+    pub fn assign_ranks(
+        &self,
+        attempt: u32,
+        nproc: usize,
+        timeout: Duration,
+    ) -> Result<(usize, usize)> {
+        let p = format!("launch/{attempt}");
+        let mine = format!("{p}/node/{}", self.node_rank);
+        let stored =
+            self.client
+                .compare_set(&mine, None, format!("{nproc} {}", self.host).as_bytes())?;
+        if stored != format!("{nproc} {}", self.host).as_bytes() {
+            bail!(
+                "node rank {} is taken by {:?} in attempt {attempt}: two launchers were given the same --node-rank",
+                self.node_rank,
+                String::from_utf8_lossy(&stored)
+            );
+        }
+        if self.node_rank == 0 {
+            let keys: Vec<String> = (0..self.nnodes).map(|r| format!("{p}/node/{r}")).collect();
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            match self.client.wait(&refs, timeout) {
+                Ok(()) => {}
+                Err(DistError::StoreTimeout { missing, .. }) => {
+                    let nodes: Vec<&str> = missing
+                        .iter()
+                        .filter_map(|k| k.rsplit('/').next())
+                        .collect();
+                    bail!(
+                        "rendezvous: {}/{} nodes joined within {:.0}s; missing node ranks [{}]",
+                        self.nnodes - missing.len(),
+                        self.nnodes,
+                        timeout.as_secs_f64(),
+                        nodes.join(", ")
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let mut sizes = Vec::with_capacity(self.nnodes);
+            for key in &keys {
+                let v = self.client.get(key)?;
+                let text = String::from_utf8_lossy(&v);
+                let n: usize = text
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .with_context(|| {
+                        format!("store key {key:?}: {text:?} is not \"nproc host\"")
+                    })?;
+                sizes.push(n);
+            }
+            let world: usize = sizes.iter().sum();
+            let mut base = 0;
+            for (r, n) in sizes.iter().enumerate() {
+                self.client.set(
+                    &format!("{p}/assigned/{r}"),
+                    format!("{base} {world}").as_bytes(),
+                )?;
+                base += n;
+            }
+        }
+        let key = format!("{p}/assigned/{}", self.node_rank);
+        let v = self
+            .client
+            .get_timeout(&key, timeout + CALL_TIMEOUT)
+            .context("waiting for node 0 to assign ranks")?;
+        let text = String::from_utf8_lossy(&v).into_owned();
+        let (base, world) = text
+            .split_once(' ')
+            .and_then(|(b, w)| Some((b.parse().ok()?, w.parse().ok()?)))
+            .with_context(|| format!("store key {key:?}: {text:?} is not \"base world\""))?;
+        Ok((base, world))
+    }
+
+    /// Starts the failure watcher of `attempt`, and (non-zero nodes) the last will that reports this node's death.
+    pub fn watch(&self, attempt: u32, tx: Sender<Event>) -> Result<FailureWatcher> {
+        if self.node_rank != 0 {
+            let will = FailureRecord {
+                rank: None,
+                node: self.node_rank,
+                host: self.host.clone(),
+                pid: Some(std::process::id()),
+                exit: "launcher lost".into(),
+                reason: format!(
+                    "the launcher of node {} disconnected from the store",
+                    self.node_rank
+                ),
+            };
+            self.client
+                .set_will(&failure::failed_key(attempt), &will.encode())?;
+        }
+        let client = Arc::new(StoreClient::connect(&self.addr, &self.token, CALL_TIMEOUT)?);
+        let watcher = Arc::clone(&client);
+        let thread = thread::Builder::new()
+            .name("failure-watch".into())
+            .spawn(move || loop {
+                match failure::wait_failure(&watcher, attempt, Duration::from_secs(3600)) {
+                    Ok(Some(record)) => {
+                        let _ = tx.send(Event::RemoteFailure(record));
+                        return;
+                    }
+                    Ok(None) => continue,
+                    Err(e) => {
+                        let _ = tx.send(Event::StoreLost(e.to_string()));
+                        return;
+                    }
+                }
+            })?;
+        Ok(FailureWatcher {
+            client,
+            thread: Some(thread),
+        })
+    }
+
+    /// Publishes a local failure; returns the root cause now stored (ours or an earlier one).
+    pub fn publish_failure(&self, attempt: u32, record: &FailureRecord) -> Result<FailureRecord> {
+        Ok(failure::publish_failure(&self.client, attempt, record)?)
+    }
+
+    /// Ends an attempt: clears the last will. On success, marks this node done and (node 0) waits for the others.
+    pub fn finish(&self, attempt: u32, success: bool) -> Result<()> {
+        if self.node_rank != 0 {
+            self.client.clear_will()?;
+        }
+        if !success {
+            return Ok(());
+        }
+        let p = format!("launch/{attempt}/done");
+        self.client.set(&format!("{p}/{}", self.node_rank), b"1")?;
+        if self.node_rank == 0 && self.server.is_some() {
+            let keys: Vec<String> = (0..self.nnodes).map(|r| format!("{p}/{r}")).collect();
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            if let Err(DistError::StoreTimeout { missing, .. }) =
+                self.client.wait(&refs, EXIT_BARRIER)
+            {
+                bail!(
+                    "exit barrier: nodes {missing:?} did not finish within {}s",
+                    EXIT_BARRIER.as_secs()
+                );
+            }
+        }
+        Ok(())
+    }
+}
