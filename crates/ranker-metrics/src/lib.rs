@@ -10,6 +10,18 @@
 //!   [`CmpResults`], GPT-Rank, ≥X beats, Top-k, and Pearson / Spearman / footrule rank
 //!   correlations.
 //!
+//! ```
+//! use ranker_metrics::{sentence_bleu, TextMetric, TextScorer};
+//!
+//! let scorer = TextScorer::new(&TextMetric::parse_list("rouge1,rougeLsum,bleu")?)?;
+//! let scores = scorer.score("The cat sat on the mat.", &["A cat sat on the mat."])?;
+//! assert_eq!(scores.get(TextMetric::Rouge1), Some(5.0 / 6.0));
+//! let bleu = sentence_bleu("The cat sat on the mat.", &["A cat sat on the mat."])?;
+//! assert_eq!(scores.get(TextMetric::Bleu), Some(bleu.score));
+//! assert_eq!(bleu.counts, [6, 5, 4, 3]);
+//! # Ok::<(), ranker_metrics::MetricsError>(())
+//! ```
+//!
 //! Equality with the Python packages is proven by the fixtures that
 //! `tests/fixtures/make_metric_fixtures.py` writes with `rouge-score`, `sacrebleu`, `numpy`
 //! and `scipy`.

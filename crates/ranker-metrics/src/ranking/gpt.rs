@@ -50,7 +50,8 @@ pub fn gpt_cmp_matrix<S: AsRef<str>>(
 
 /// GPT ranks of one example's candidates: competition ranks of `(C − Cᵀ).sum(-1)`
 /// (max-logits over the comparison matrix), 1 = best. "Same good"/"Same bad" cancel,
-/// so this is wins minus losses.
+/// so this is wins minus losses. Empty `cmp` (an example ChatGPT never judged) ranks every
+/// candidate 1; callers should leave such examples out, as LLM-Blender's `is_evaluated` does.
 pub fn gpt_ranks<S: AsRef<str>>(cmp: &CmpResults, models: &[S]) -> Result<Vec<u32>, MetricsError> {
     let c = gpt_cmp_matrix(cmp, models)?;
     let n = models.len();

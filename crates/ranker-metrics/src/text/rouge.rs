@@ -100,15 +100,13 @@ impl RougeScorer {
         prediction: &str,
         references: &[S],
     ) -> Result<Vec<f64>, MetricsError> {
-        if references.is_empty() {
-            return Err(MetricsError::NoReferences);
-        }
-        let prediction = self.prepare(prediction);
-        let mut best = vec![f64::NEG_INFINITY; self.types.len()];
-        for reference in references {
-            self.update_best(&prediction, &self.prepare(reference.as_ref()), &mut best);
-        }
-        Ok(best)
+        // rougers' own score_multi keeps the per-variant best reference, first on ties;
+        // it tokenizes into one buffer per text, which is faster than building documents.
+        let best = self
+            .backend
+            .score_multi(references, prediction)
+            .ok_or(MetricsError::NoReferences)?;
+        Ok(best.iter().map(|(_, score)| score.fmeasure).collect())
     }
 
     /// As [`Self::score`] with texts prepared by this scorer.

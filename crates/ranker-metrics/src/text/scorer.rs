@@ -86,7 +86,23 @@ impl TextScorer {
         prediction: &str,
         references: &[S],
     ) -> Result<TextScores, MetricsError> {
-        self.score_prepared(prediction, &self.prepare_references(references)?)
+        if references.is_empty() {
+            return Err(MetricsError::NoReferences);
+        }
+        let mut values = vec![0.0; self.metrics.len()];
+        if let Some(scorer) = &self.rouge {
+            let rouge = scorer.score(prediction, references)?;
+            for (&slot, value) in self.rouge_slots.iter().zip(rouge) {
+                values[slot] = value;
+            }
+        }
+        if let Some(slot) = self.bleu_slot {
+            values[slot] = BleuReferences::new(references)?
+                .stats(prediction)
+                .score(true)
+                .score;
+        }
+        Ok(self.scores(values))
     }
 
     /// Tokenizes and counts `references` once for repeated [`Self::score_prepared`] calls.
@@ -138,9 +154,11 @@ impl TextScorer {
         if let (Some(slot), Some(bleu)) = (self.bleu_slot, &references.bleu) {
             values[slot] = bleu.stats(prediction).score(true).score;
         }
-        Ok(TextScores(
-            self.metrics.iter().copied().zip(values).collect(),
-        ))
+        Ok(self.scores(values))
+    }
+
+    fn scores(&self, values: Vec<f64>) -> TextScores {
+        TextScores(self.metrics.iter().copied().zip(values).collect())
     }
 }
 
@@ -182,6 +200,14 @@ impl serde::Serialize for TextScores {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scorers_and_prepared_references_cross_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<TextScorer>();
+        assert_send_sync::<PreparedReferences>();
+        assert_send_sync::<TextScores>();
+    }
 
     #[test]
     fn fills_scores_in_requested_order() {
