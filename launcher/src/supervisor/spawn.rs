@@ -59,6 +59,14 @@ pub fn spawn(spec: &WorkerSpec) -> io::Result<Spawned> {
             if libc::getppid() != launcher_pid {
                 libc::raise(libc::SIGKILL);
             }
+            // The launcher blocks the signals it collects with sigwait; a blocked mask and ignored dispositions
+            // are inherited across exec, so give the worker default handling and an empty mask.
+            for sig in super::signals::HANDLED {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
             Ok(())
         });
     }
