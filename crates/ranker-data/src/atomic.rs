@@ -19,7 +19,10 @@ use crate::read::DataFormat;
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn write_error(path: &Path) -> impl FnOnce(io::Error) -> DataError + '_ {
-    move |source| DataError::Write { path: path.to_owned(), source }
+    move |source| DataError::Write {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// A file being written atomically: write through [`Write`], then [`AtomicFile::commit`].
@@ -41,9 +44,17 @@ impl AtomicFile {
             source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
         })?;
         let serial = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = parent.join(format!(".{}.tmp-{}-{serial}", name.to_string_lossy(), std::process::id()));
+        let temp = parent.join(format!(
+            ".{}.tmp-{}-{serial}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
         let file = File::create(&temp).map_err(write_error(path))?;
-        Ok(Self { path: path.to_owned(), temp, writer: Some(BufWriter::with_capacity(1 << 20, file)) })
+        Ok(Self {
+            path: path.to_owned(),
+            temp,
+            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
     }
 
     /// The destination path (for error messages).
@@ -54,7 +65,10 @@ impl AtomicFile {
     /// Flushes, syncs and renames the file into place, then syncs the directory.
     pub fn commit(mut self) -> Result<(), DataError> {
         let writer = self.writer.take().expect("writer present until commit");
-        let file = writer.into_inner().map_err(|e| e.into_error()).map_err(write_error(&self.path))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .map_err(write_error(&self.path))?;
         file.sync_all().map_err(write_error(&self.path))?;
         drop(file);
         fs::rename(&self.temp, &self.path).map_err(write_error(&self.path))?;
@@ -85,10 +99,17 @@ impl Drop for AtomicFile {
 }
 
 /// Writes `value` as one JSON document (pretty-printed when `pretty`), atomically.
-pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T, pretty: bool) -> Result<(), DataError> {
+pub fn write_json<T: Serialize + ?Sized>(
+    path: &Path,
+    value: &T,
+    pretty: bool,
+) -> Result<(), DataError> {
     let mut file = AtomicFile::create(path)?;
-    let written =
-        if pretty { serde_json::to_writer_pretty(&mut file, value) } else { serde_json::to_writer(&mut file, value) };
+    let written = if pretty {
+        serde_json::to_writer_pretty(&mut file, value)
+    } else {
+        serde_json::to_writer(&mut file, value)
+    };
     written.map_err(|e| encode_error(path, 0, e))?;
     file.write_all(b"\n").map_err(write_error(path))?;
     file.commit()
@@ -115,7 +136,11 @@ impl ItemWriter {
         if format == DataFormat::JsonArray {
             file.write_all(b"[").map_err(write_error(path))?;
         }
-        Ok(Self { file, format, count: 0 })
+        Ok(Self {
+            file,
+            format,
+            count: 0,
+        })
     }
 
     /// Appends one item (a line of JSONL, an element of the array).
@@ -125,7 +150,8 @@ impl ItemWriter {
             let separator: &[u8] = if self.count == 0 { b"\n" } else { b",\n" };
             self.file.write_all(separator).map_err(write_error(&path))?;
         }
-        serde_json::to_writer(&mut self.file, item).map_err(|e| encode_error(&path, self.count, e))?;
+        serde_json::to_writer(&mut self.file, item)
+            .map_err(|e| encode_error(&path, self.count, e))?;
         if self.format == DataFormat::JsonLines {
             self.file.write_all(b"\n").map_err(write_error(&path))?;
         }
@@ -150,22 +176,34 @@ impl ItemWriter {
 }
 
 /// Writes `items` one JSON document per line, atomically. Returns the number of lines.
-pub fn write_jsonl<T: Serialize>(path: &Path, items: impl IntoIterator<Item = T>) -> Result<usize, DataError> {
+pub fn write_jsonl<T: Serialize>(
+    path: &Path,
+    items: impl IntoIterator<Item = T>,
+) -> Result<usize, DataError> {
     write_all(ItemWriter::with_format(path, DataFormat::JsonLines)?, items)
 }
 
 /// Writes `items` as one top-level JSON array, one element per line, atomically, without building the array
 /// in memory. Returns the number of elements.
-pub fn write_json_array<T: Serialize>(path: &Path, items: impl IntoIterator<Item = T>) -> Result<usize, DataError> {
+pub fn write_json_array<T: Serialize>(
+    path: &Path,
+    items: impl IntoIterator<Item = T>,
+) -> Result<usize, DataError> {
     write_all(ItemWriter::with_format(path, DataFormat::JsonArray)?, items)
 }
 
 /// Writes data items in the format `path`'s extension names (`.json` array or `.jsonl`), atomically.
-pub fn write_items<T: Serialize>(path: &Path, items: impl IntoIterator<Item = T>) -> Result<usize, DataError> {
+pub fn write_items<T: Serialize>(
+    path: &Path,
+    items: impl IntoIterator<Item = T>,
+) -> Result<usize, DataError> {
     write_all(ItemWriter::create(path)?, items)
 }
 
-fn write_all<T: Serialize>(mut writer: ItemWriter, items: impl IntoIterator<Item = T>) -> Result<usize, DataError> {
+fn write_all<T: Serialize>(
+    mut writer: ItemWriter,
+    items: impl IntoIterator<Item = T>,
+) -> Result<usize, DataError> {
     for item in items {
         writer.push(&item)?;
     }
@@ -174,17 +212,24 @@ fn write_all<T: Serialize>(mut writer: ItemWriter, items: impl IntoIterator<Item
 
 fn encode_error(path: &Path, index: usize, error: serde_json::Error) -> DataError {
     if error.is_io() {
-        DataError::Write { path: path.to_owned(), source: error.into() }
+        DataError::Write {
+            path: path.to_owned(),
+            source: error.into(),
+        }
     } else {
-        DataError::Encode { path: path.to_owned(), index, source: error }
+        DataError::Encode {
+            path: path.to_owned(),
+            index,
+            source: error,
+        }
     }
 }
 
 /// A directory being filled atomically: write into [`AtomicDir::path`], then [`AtomicDir::commit`].
 #[derive(Debug)]
 pub struct AtomicDir {
-    path: PathBuf,
-    temp: PathBuf,
+    destination: PathBuf,
+    staging: PathBuf,
     committed: bool,
 }
 
@@ -197,17 +242,21 @@ impl AtomicDir {
             fs::remove_dir_all(&temp).map_err(write_error(dir))?;
         }
         fs::create_dir_all(&temp).map_err(write_error(dir))?;
-        Ok(Self { path: dir.to_owned(), temp, committed: false })
+        Ok(Self {
+            destination: dir.to_owned(),
+            staging: temp,
+            committed: false,
+        })
     }
 
     /// Where to write the directory's contents until it is committed.
     pub fn path(&self) -> &Path {
-        &self.temp
+        &self.staging
     }
 
     /// The final directory path.
     pub fn destination(&self) -> &Path {
-        &self.path
+        &self.destination
     }
 
     /// Syncs every file and directory under the temporary, renames it to the destination and syncs the parent.
@@ -215,36 +264,39 @@ impl AtomicDir {
     /// An existing destination is replaced: it is first renamed to `<dir>.old-<pid>` and removed once the new
     /// directory is in place (a crash in between leaves the old copy there, never a half-written one).
     pub fn commit(mut self) -> Result<PathBuf, DataError> {
-        sync_tree(&self.temp).map_err(write_error(&self.path))?;
-        let old = sibling(&self.path, &format!("old-{}", std::process::id()));
-        let replacing = self.path.exists();
+        sync_tree(&self.staging).map_err(write_error(&self.destination))?;
+        let old = sibling(&self.destination, &format!("old-{}", std::process::id()));
+        let replacing = self.destination.exists();
         if replacing {
             if old.exists() {
-                fs::remove_dir_all(&old).map_err(write_error(&self.path))?;
+                fs::remove_dir_all(&old).map_err(write_error(&self.destination))?;
             }
-            fs::rename(&self.path, &old).map_err(write_error(&self.path))?;
+            fs::rename(&self.destination, &old).map_err(write_error(&self.destination))?;
         }
-        fs::rename(&self.temp, &self.path).map_err(write_error(&self.path))?;
+        fs::rename(&self.staging, &self.destination).map_err(write_error(&self.destination))?;
         self.committed = true;
-        sync_dir(parent_dir(&self.path)).map_err(write_error(&self.path))?;
+        sync_dir(parent_dir(&self.destination)).map_err(write_error(&self.destination))?;
         if replacing {
             fs::remove_dir_all(&old).map_err(write_error(&old))?;
         }
-        Ok(self.path.clone())
+        Ok(self.destination.clone())
     }
 }
 
 impl Drop for AtomicDir {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = fs::remove_dir_all(&self.temp);
+            let _ = fs::remove_dir_all(&self.staging);
         }
     }
 }
 
 /// `<dir>.<suffix>` next to `dir`.
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
-    let mut name = dir.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".{suffix}"));
     dir.with_file_name(name)
 }
@@ -284,8 +336,10 @@ mod tests {
     use super::*;
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> =
-            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         names
     }
@@ -331,7 +385,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("items.jsonl");
         let err = write_jsonl(&path, [Item::Fine, Item::Broken, Item::Fine]).unwrap_err();
-        assert_eq!(err.to_string(), format!("{}: cannot encode item 1 as JSON", path.display()));
+        assert_eq!(
+            err.to_string(),
+            format!("{}: cannot encode item 1 as JSON", path.display())
+        );
         assert!(names(dir.path()).is_empty());
     }
 
@@ -346,10 +403,17 @@ mod tests {
         let back: Vec<String> = serde_json::from_str(&fs::read_to_string(&array).unwrap()).unwrap();
         assert_eq!(back, ["x", "y"]);
         write_json_array(&array, Vec::<u8>::new()).unwrap();
-        assert!(serde_json::from_str::<Vec<u8>>(&fs::read_to_string(&array).unwrap()).unwrap().is_empty());
+        assert!(
+            serde_json::from_str::<Vec<u8>>(&fs::read_to_string(&array).unwrap())
+                .unwrap()
+                .is_empty()
+        );
         let doc = dir.path().join("report.json");
         write_json(&doc, &serde_json::json!({"a": [1]}), true).unwrap();
-        assert_eq!(fs::read_to_string(&doc).unwrap(), "{\n  \"a\": [\n    1\n  ]\n}\n");
+        assert_eq!(
+            fs::read_to_string(&doc).unwrap(),
+            "{\n  \"a\": [\n    1\n  ]\n}\n"
+        );
         assert!(write_items(&dir.path().join("a.txt"), [1]).is_err());
         assert_eq!(write_items(&dir.path().join("b.jsonl"), [1]).unwrap(), 1);
     }
@@ -377,7 +441,9 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let staged = AtomicDir::create(&root.path().join("ckpt")).unwrap();
         fs::write(staged.path().join("half.bin"), b"x").unwrap();
-        assert!(staged.path().ends_with(format!("ckpt.tmp-{}", std::process::id())));
+        assert!(staged
+            .path()
+            .ends_with(format!("ckpt.tmp-{}", std::process::id())));
         drop(staged);
         assert!(names(root.path()).is_empty());
     }

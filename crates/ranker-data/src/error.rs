@@ -95,7 +95,7 @@ pub enum DataError {
     #[error("{at}: at `{key_path}`: invalid MixInstruct item")]
     Schema {
         /// Where the item is.
-        at: ItemLocation,
+        at: Box<ItemLocation>,
         /// The key path inside the item, e.g. `candidates[3]`.
         key_path: String,
         /// The serde cause.
@@ -106,7 +106,7 @@ pub enum DataError {
     #[error("{at}: item has no candidates")]
     NoCandidates {
         /// Where the item is.
-        at: ItemLocation,
+        at: Box<ItemLocation>,
     },
     /// The model / decoding-method filters left an item without candidates.
     #[error(
@@ -115,7 +115,7 @@ pub enum DataError {
     )]
     NoCandidatesAfterFilter {
         /// Where the item is.
-        at: ItemLocation,
+        at: Box<ItemLocation>,
         /// The model filter (`None` = no filter).
         models: Option<Vec<String>>,
         /// The decoding-method filter (`None` = no filter).
@@ -127,7 +127,7 @@ pub enum DataError {
     #[error("{at}: candidate {candidate} (model {model:?}) has no score {metric:?}; it has {available:?}")]
     MissingMetric {
         /// Where the item is.
-        at: ItemLocation,
+        at: Box<ItemLocation>,
         /// Index of the candidate in the item's `candidates` list (before filtering).
         candidate: usize,
         /// The candidate's model.
@@ -138,10 +138,12 @@ pub enum DataError {
         available: Vec<String>,
     },
     /// A configured metric's value is not a JSON number.
-    #[error("{at}: candidate {candidate} (model {model:?}): score {metric:?} is not a number: {value}")]
+    #[error(
+        "{at}: candidate {candidate} (model {model:?}): score {metric:?} is not a number: {value}"
+    )]
     NonNumericScore {
         /// Where the item is.
-        at: ItemLocation,
+        at: Box<ItemLocation>,
         /// Index of the candidate in the item's `candidates` list (before filtering).
         candidate: usize,
         /// The candidate's model.
@@ -155,7 +157,7 @@ pub enum DataError {
     #[error("{at}: candidate {candidate} (model {model:?}): score {metric:?} is {value} after weighting, not finite")]
     NonFiniteScore {
         /// Where the item is.
-        at: ItemLocation,
+        at: Box<ItemLocation>,
         /// Index of the candidate in the item's `candidates` list (before filtering).
         candidate: usize,
         /// The candidate's model.
@@ -169,7 +171,7 @@ pub enum DataError {
     #[error("{at}: no metrics configured and the first candidate has no scores to take them from")]
     NoMetrics {
         /// Where the item is.
-        at: ItemLocation,
+        at: Box<ItemLocation>,
     },
     /// The file holds no items (after `max_size`).
     #[error("{}: no items", path.display())]
@@ -217,7 +219,7 @@ pub enum DataError {
     #[error("{at}: cannot score the candidates")]
     Metric {
         /// Where the item is.
-        at: ItemLocation,
+        at: Box<ItemLocation>,
         /// The metric library's cause.
         #[source]
         source: ranker_metrics::MetricsError,

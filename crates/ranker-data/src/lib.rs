@@ -1,15 +1,19 @@
 //! MixInstruct-format data for llm-ranker.
 //!
-//! What it does:
-//! - the serde model of a MixInstruct item ([`MixItem`]), read from `.json` arrays and `.jsonl` files as a stream
-//!   ([`read_items`]);
-//! - loading into the compact form training uses ([`Dataset::load`]): candidate filters, configured metrics in
-//!   task order, metric weights, `n_candidates`, `max_size`, with one-line errors naming file and line / item;
-//! - training-time sub-sampling of candidate pairs (PairRanker) and candidates (SummaReranker, SimCLS);
-//! - the library side of `ranker data synth|stats|score`, and atomic file / directory writers ([`atomic`]).
+//! - [`MixItem`]: the serde model of one item (`id`, `instruction`, `input`, `output`, `candidates`,
+//!   `cmp_results`), keeping unknown fields so files can be rewritten; [`read_items`] streams a `.json` array or
+//!   a `.jsonl` file item by item.
+//! - [`Dataset::load`]: the compact form training uses, one [`Example`] per item (source, target, candidate
+//!   texts and models, a `[n_candidates][n_tasks]` [`ScoreMatrix`], typed `cmp_results`), after the reference's
+//!   filters, metric order, [`metric_weight`]s, `n_candidates` and `max_size`. Bad data is a one-line
+//!   [`DataError`] naming the file and line (JSONL) or item index and id (JSON).
+//! - [`PairSampler`] (PairRanker) and [`CandidateSampler`] (SummaReranker, SimCLS): the reference's training-time
+//!   sub-sampling, seeded by the caller's RNG.
+//! - [`atomic`]: files and directories that appear complete or not at all.
+//! - The library side of `ranker data synth | stats | score`: [`Synthesizer`], [`DataStats`], [`rescore_file`].
 //!
 //! What it does not do: tokenization, batching into tensors, or anything with a model — those live in
-//! `ranker-models` / `ranker-train`. It never prints; progress is reported through callbacks.
+//! `ranker-models` / `ranker-train`. It never prints; long jobs report progress through callbacks.
 
 pub mod atomic;
 
@@ -20,13 +24,18 @@ mod rescore;
 mod sampling;
 mod schema;
 mod stats;
+mod synth;
 
 pub use dataset::{metric_weight, Dataset, Example, LoadOptions, ScoreMatrix};
 pub use error::DataError;
 pub use read::{read_items, DataFormat, ItemLocation};
 pub use rescore::{count_items, rescore_file, rescore_item};
-pub use stats::{DataStats, GroupStats};
 pub use sampling::{
-    CandidateMode, CandidatePair, CandidateSampler, CandidateSampling, PairMode, PairSampler, PairSampling,
+    CandidateMode, CandidatePair, CandidateSampler, CandidateSampling, PairMode, PairSampler,
+    PairSampling,
 };
 pub use schema::{CmpField, ItemId, MixCandidate, MixItem, Output, ScoreMap};
+pub use stats::{DataStats, GroupStats};
+pub use synth::{
+    synth_file, synth_item, synth_items, SynthModel, SynthOptions, Synthesizer, SYNTH_METRICS,
+};

@@ -47,7 +47,10 @@ pub fn rescore_file(
         let results: Vec<Result<(), DataError>> = chunk
             .par_iter_mut()
             .map(|(at, item)| {
-                let scored = rescore_item(item, scorer).map_err(|source| DataError::Metric { at: at.clone(), source });
+                let scored = rescore_item(item, scorer).map_err(|source| DataError::Metric {
+                    at: Box::new(at.clone()),
+                    source,
+                });
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1);
                 scored
             })
@@ -99,10 +102,16 @@ mod tests {
         let mut item = item();
         rescore_item(&mut item, &scorer).unwrap();
         let first = &item.candidates[0];
-        assert_eq!(first.scores.names().collect::<Vec<_>>(), ["bartscore", "rouge1", "bleu"]);
+        assert_eq!(
+            first.scores.names().collect::<Vec<_>>(),
+            ["bartscore", "rouge1", "bleu"]
+        );
         assert_eq!(first.scores.get("rouge1").unwrap().as_f64(), Some(1.0));
         let bleu = first.scores.get("bleu").unwrap().as_f64().unwrap();
-        assert!((bleu - 100.0).abs() < 1e-9, "identical text: BLEU 100, got {bleu}");
+        assert!(
+            (bleu - 100.0).abs() < 1e-9,
+            "identical text: BLEU 100, got {bleu}"
+        );
         assert_eq!(first.scores.get("bartscore").unwrap().as_f64(), Some(-2.5));
         assert_eq!(first.extra["extra"], serde_json::json!([1]));
         assert_eq!(item.extra["source"], "kept");
@@ -116,6 +125,9 @@ mod tests {
         let mut item = item();
         item.output = Output::List(vec!["something else".into(), "a dog".into()]);
         rescore_item(&mut item, &scorer).unwrap();
-        assert_eq!(item.candidates[1].scores.get("rouge1").unwrap().as_f64(), Some(1.0));
+        assert_eq!(
+            item.candidates[1].scores.get("rouge1").unwrap().as_f64(),
+            Some(1.0)
+        );
     }
 }

@@ -55,7 +55,11 @@ struct Accumulator {
 
 impl Accumulator {
     fn new(name: String, n_tasks: usize) -> Self {
-        Self { name, count: 0, sums: vec![0.0; n_tasks] }
+        Self {
+            name,
+            count: 0,
+            sums: vec![0.0; n_tasks],
+        }
     }
 
     fn add(&mut self, row: &[f64]) {
@@ -67,7 +71,11 @@ impl Accumulator {
 
     fn finish(self) -> GroupStats {
         let count = self.count;
-        GroupStats { name: self.name, count, mean: self.sums.into_iter().map(|s| s / count as f64).collect() }
+        GroupStats {
+            name: self.name,
+            count,
+            mean: self.sums.into_iter().map(|s| s / count as f64).collect(),
+        }
     }
 }
 
@@ -82,7 +90,11 @@ impl DataStats {
         let mut model_slots: HashMap<&str, usize> = HashMap::new();
         for example in &dataset.examples {
             for (task, oracle) in oracle_sums.iter_mut().enumerate() {
-                *oracle += example.scores.rows().map(|row| row[task]).fold(f64::NEG_INFINITY, f64::max);
+                *oracle += example
+                    .scores
+                    .rows()
+                    .map(|row| row[task])
+                    .fold(f64::NEG_INFINITY, f64::max);
             }
             for (position, (row, model)) in example.scores.rows().zip(&example.models).enumerate() {
                 all.add(row);
@@ -107,8 +119,15 @@ impl DataStats {
             max_candidates: counts.max().unwrap_or(0),
             metrics: dataset.metrics.clone(),
             weighted: dataset.weighted,
-            oracle: oracle_sums.into_iter().map(|s| mean_or_zero(s, n_examples)).collect(),
-            mean: all.sums.iter().map(|&s| mean_or_zero(s, all.count)).collect(),
+            oracle: oracle_sums
+                .into_iter()
+                .map(|s| mean_or_zero(s, n_examples))
+                .collect(),
+            mean: all
+                .sums
+                .iter()
+                .map(|&s| mean_or_zero(s, all.count))
+                .collect(),
             by_position: by_position.into_iter().map(Accumulator::finish).collect(),
             by_model: by_model.into_iter().map(Accumulator::finish).collect(),
         }
@@ -129,7 +148,8 @@ mod tests {
             target: String::new(),
             candidates: vec![String::new(); rows.len()],
             models: models.iter().map(|&m| Arc::from(m)).collect(),
-            scores: ScoreMatrix::from_rows(&rows.iter().map(|r| r.to_vec()).collect::<Vec<_>>()).unwrap(),
+            scores: ScoreMatrix::from_rows(&rows.iter().map(|r| r.to_vec()).collect::<Vec<_>>())
+                .unwrap(),
             cmp_results: None,
         }
     }
@@ -146,21 +166,59 @@ mod tests {
             ],
         };
         let stats = DataStats::of(&dataset);
-        assert_eq!((stats.n_examples, stats.n_candidates, stats.min_candidates, stats.max_candidates), (2, 5, 2, 3));
+        assert_eq!(
+            (
+                stats.n_examples,
+                stats.n_candidates,
+                stats.min_candidates,
+                stats.max_candidates
+            ),
+            (2, 5, 2, 3)
+        );
         // Oracle: rouge1 (0.6 + 1.0) / 2, bleu (10 + 30) / 2 — each metric's own best.
         assert_eq!(stats.oracle, [0.8, 20.0]);
         assert_eq!(stats.mean, [2.2 / 5.0, 13.0]);
-        let positions: Vec<_> = stats.by_position.iter().map(|g| (g.name.as_str(), g.count, g.mean.clone())).collect();
-        assert_eq!(positions, [("0", 2, vec![0.30000000000000004, 20.0]), ("1", 2, vec![0.3, 2.5]), ("2", 1, vec![1.0, 20.0])]);
-        let models: Vec<_> = stats.by_model.iter().map(|g| (g.name.as_str(), g.count, g.mean.clone())).collect();
-        assert_eq!(models, [("a", 2, vec![0.1, 5.0]), ("b", 2, vec![0.5, 17.5]), ("c", 1, vec![1.0, 20.0])]);
+        let positions: Vec<_> = stats
+            .by_position
+            .iter()
+            .map(|g| (g.name.as_str(), g.count, g.mean.clone()))
+            .collect();
+        assert_eq!(
+            positions,
+            [
+                ("0", 2, vec![0.30000000000000004, 20.0]),
+                ("1", 2, vec![0.3, 2.5]),
+                ("2", 1, vec![1.0, 20.0])
+            ]
+        );
+        let models: Vec<_> = stats
+            .by_model
+            .iter()
+            .map(|g| (g.name.as_str(), g.count, g.mean.clone()))
+            .collect();
+        assert_eq!(
+            models,
+            [
+                ("a", 2, vec![0.1, 5.0]),
+                ("b", 2, vec![0.5, 17.5]),
+                ("c", 1, vec![1.0, 20.0])
+            ]
+        );
     }
 
     #[test]
     fn empty_dataset_gives_zeros() {
-        let dataset = Dataset { path: "d.json".into(), metrics: vec!["bleu".into()], weighted: true, examples: vec![] };
+        let dataset = Dataset {
+            path: "d.json".into(),
+            metrics: vec!["bleu".into()],
+            weighted: true,
+            examples: vec![],
+        };
         let stats = DataStats::of(&dataset);
-        assert_eq!((stats.n_examples, stats.oracle.clone(), stats.mean.clone()), (0, vec![0.0], vec![0.0]));
+        assert_eq!(
+            (stats.n_examples, stats.oracle.clone(), stats.mean.clone()),
+            (0, vec![0.0], vec![0.0])
+        );
         assert!(stats.by_position.is_empty() && stats.by_model.is_empty());
     }
 }

@@ -19,7 +19,7 @@ pub struct ScoreMatrix {
 impl ScoreMatrix {
     /// A matrix from row-major `values`; `None` when `n_tasks` is 0 or does not divide `values.len()`.
     pub fn new(n_tasks: usize, values: Vec<f64>) -> Option<Self> {
-        (n_tasks > 0 && values.len() % n_tasks == 0).then_some(Self { n_tasks, values })
+        (n_tasks > 0 && values.len().is_multiple_of(n_tasks)).then_some(Self { n_tasks, values })
     }
 
     /// A matrix from one row per candidate; `None` when rows are empty or differ in length.
@@ -48,7 +48,11 @@ impl ScoreMatrix {
 
     /// The score of candidate `candidate` on task `task`. Panics when out of range.
     pub fn get(&self, candidate: usize, task: usize) -> f64 {
-        assert!(task < self.n_tasks, "task {task} out of range for {} tasks", self.n_tasks);
+        assert!(
+            task < self.n_tasks,
+            "task {task} out of range for {} tasks",
+            self.n_tasks
+        );
         self.values[candidate * self.n_tasks + task]
     }
 
@@ -68,7 +72,10 @@ impl ScoreMatrix {
         for &candidate in candidates {
             values.extend_from_slice(self.row(candidate));
         }
-        Self { n_tasks: self.n_tasks, values }
+        Self {
+            n_tasks: self.n_tasks,
+            values,
+        }
     }
 }
 
@@ -131,9 +138,16 @@ impl Dataset {
     /// collators do). Loading allows ragged counts; this names the first example that differs from example 0.
     /// `Ok(0)` for an empty dataset.
     pub fn check_rectangular(&self) -> Result<usize, DataError> {
-        let Some(first) = self.examples.first() else { return Ok(0) };
+        let Some(first) = self.examples.first() else {
+            return Ok(0);
+        };
         let expected = first.n_candidates();
-        match self.examples.iter().enumerate().find(|(_, example)| example.n_candidates() != expected) {
+        match self
+            .examples
+            .iter()
+            .enumerate()
+            .find(|(_, example)| example.n_candidates() != expected)
+        {
             None => Ok(expected),
             Some((index, example)) => Err(DataError::NotRectangular {
                 path: self.path.clone(),
@@ -164,12 +178,19 @@ mod tests {
 
     #[test]
     fn score_matrix_is_row_major() {
-        let scores = ScoreMatrix::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]]).unwrap();
+        let scores =
+            ScoreMatrix::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]]).unwrap();
         assert_eq!((scores.n_candidates(), scores.n_tasks()), (3, 2));
         assert_eq!(scores.row(1), [3.0, 4.0]);
         assert_eq!(scores.get(2, 0), 5.0);
-        assert_eq!(scores.rows().map(|row| row[1]).collect::<Vec<_>>(), [2.0, 4.0, 6.0]);
-        assert_eq!(scores.select(&[2, 0, 2]).values(), [5.0, 6.0, 1.0, 2.0, 5.0, 6.0]);
+        assert_eq!(
+            scores.rows().map(|row| row[1]).collect::<Vec<_>>(),
+            [2.0, 4.0, 6.0]
+        );
+        assert_eq!(
+            scores.select(&[2, 0, 2]).values(),
+            [5.0, 6.0, 1.0, 2.0, 5.0, 6.0]
+        );
     }
 
     #[test]
@@ -183,18 +204,28 @@ mod tests {
     #[test]
     #[should_panic(expected = "task 2 out of range")]
     fn get_checks_the_task_index() {
-        ScoreMatrix::new(2, vec![1.0, 2.0, 3.0, 4.0]).unwrap().get(0, 2);
+        ScoreMatrix::new(2, vec![1.0, 2.0, 3.0, 4.0])
+            .unwrap()
+            .get(0, 2);
     }
 
     #[test]
     fn rectangle_check_names_the_first_ragged_example() {
-        let mut dataset =
-            Dataset { path: "d.json".into(), metrics: vec!["bleu".into()], weighted: true, examples: vec![] };
+        let mut dataset = Dataset {
+            path: "d.json".into(),
+            metrics: vec!["bleu".into()],
+            weighted: true,
+            examples: vec![],
+        };
         assert_eq!(dataset.check_rectangular().unwrap(), 0);
         dataset.examples = vec![example("a", 3), example("b", 3)];
         assert_eq!(dataset.check_rectangular().unwrap(), 3);
         dataset.examples.push(example("c", 2));
         let err = dataset.check_rectangular().unwrap_err();
-        assert!(err.to_string().starts_with(r#"d.json: example 2 (id "c") has 2 candidates, expected 3"#), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(r#"d.json: example 2 (id "c") has 2 candidates, expected 3"#),
+            "{err}"
+        );
     }
 }

@@ -40,20 +40,35 @@ impl Default for LoadOptions {
 impl LoadOptions {
     /// Options keeping `metrics` (in that order) and everything else.
     pub fn with_metrics<S: Into<String>>(metrics: impl IntoIterator<Item = S>) -> Self {
-        Self { metrics: metrics.into_iter().map(Into::into).collect(), ..Self::default() }
+        Self {
+            metrics: metrics.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
     }
 
     /// Checks the values that have no meaning (`n_candidates = 0`, `max_size = 0`, a repeated metric).
     pub fn validate(&self) -> Result<(), DataError> {
         if self.n_candidates == Some(0) {
-            return Err(invalid("data.n_candidates", "0", "must be at least 1; leave it unset to keep every candidate"));
+            return Err(invalid(
+                "data.n_candidates",
+                "0",
+                "must be at least 1; leave it unset to keep every candidate",
+            ));
         }
         if self.max_size == Some(0) {
-            return Err(invalid("data.max_size", "0", "must be at least 1; leave it unset to read every item"));
+            return Err(invalid(
+                "data.max_size",
+                "0",
+                "must be at least 1; leave it unset to read every item",
+            ));
         }
         for (i, metric) in self.metrics.iter().enumerate() {
             if self.metrics[..i].contains(metric) {
-                return Err(invalid("data.metrics", &format!("{:?}", self.metrics), &format!("{metric:?} is listed twice")));
+                return Err(invalid(
+                    "data.metrics",
+                    &format!("{:?}", self.metrics),
+                    &format!("{metric:?} is listed twice"),
+                ));
             }
         }
         Ok(())
@@ -61,17 +76,25 @@ impl LoadOptions {
 
     /// The model filter, `None` when it keeps everything.
     pub(crate) fn model_filter(&self) -> Option<&[String]> {
-        self.candidate_models.as_deref().filter(|models| !models.is_empty())
+        self.candidate_models
+            .as_deref()
+            .filter(|models| !models.is_empty())
     }
 
     /// The decoding-method filter, `None` when it keeps everything.
     pub(crate) fn method_filter(&self) -> Option<&[String]> {
-        self.decoding_methods.as_deref().filter(|methods| !methods.is_empty())
+        self.decoding_methods
+            .as_deref()
+            .filter(|methods| !methods.is_empty())
     }
 }
 
 fn invalid(key: &'static str, value: &str, reason: &str) -> DataError {
-    DataError::InvalidOption { key, value: value.to_owned(), reason: reason.to_owned() }
+    DataError::InvalidOption {
+        key,
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -88,17 +111,39 @@ mod tests {
 
     #[test]
     fn empty_filter_lists_mean_no_filter() {
-        let options = LoadOptions { candidate_models: Some(vec![]), decoding_methods: Some(vec![]), ..Default::default() };
+        let options = LoadOptions {
+            candidate_models: Some(vec![]),
+            decoding_methods: Some(vec![]),
+            ..Default::default()
+        };
         assert!(options.model_filter().is_none() && options.method_filter().is_none());
     }
 
     #[test]
     fn meaningless_values_are_rejected_with_their_key() {
-        let err = LoadOptions { n_candidates: Some(0), ..Default::default() }.validate().unwrap_err();
-        assert!(err.to_string().starts_with("data.n_candidates = 0:"), "{err}");
-        let err = LoadOptions { max_size: Some(0), ..Default::default() }.validate().unwrap_err();
+        let err = LoadOptions {
+            n_candidates: Some(0),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("data.n_candidates = 0:"),
+            "{err}"
+        );
+        let err = LoadOptions {
+            max_size: Some(0),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
         assert!(err.to_string().starts_with("data.max_size = 0:"), "{err}");
-        let err = LoadOptions::with_metrics(["bleu", "rouge1", "bleu"]).validate().unwrap_err();
-        assert!(err.to_string().contains(r#""bleu" is listed twice"#), "{err}");
+        let err = LoadOptions::with_metrics(["bleu", "rouge1", "bleu"])
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(r#""bleu" is listed twice"#),
+            "{err}"
+        );
     }
 }

@@ -19,10 +19,23 @@ mod tests {
         for metric in ["bleu", "bleu4", "cider", "spice"] {
             assert_eq!(metric_weight(metric), 0.01, "{metric}");
         }
-        for metric in ["rouge1", "rouge2", "rougeL", "rougeLsum", "bleurt", "bertscore", "bartscore", "gpt4"] {
+        for metric in [
+            "rouge1",
+            "rouge2",
+            "rougeL",
+            "rougeLsum",
+            "bleurt",
+            "bertscore",
+            "bartscore",
+            "gpt4",
+        ] {
             assert_eq!(metric_weight(metric), 1.0, "{metric}");
         }
         assert_eq!(metric_weight("human_preference"), 1.0);
-        assert_eq!(metric_weight("BLEU"), 1.0, "names are case-sensitive, as the reference's dict lookup");
+        assert_eq!(
+            metric_weight("BLEU"),
+            1.0,
+            "names are case-sensitive, as the reference's dict lookup"
+        );
     }
 }

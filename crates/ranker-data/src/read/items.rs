@@ -25,11 +25,16 @@ pub enum DataFormat {
 impl DataFormat {
     /// The format of `path` by extension (`.json` or `.jsonl`, any case).
     pub fn from_path(path: &Path) -> Result<Self, DataError> {
-        let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
         match extension.as_deref() {
             Some("json") => Ok(Self::JsonArray),
             Some("jsonl") => Ok(Self::JsonLines),
-            _ => Err(DataError::UnknownFormat { path: path.to_owned() }),
+            _ => Err(DataError::UnknownFormat {
+                path: path.to_owned(),
+            }),
         }
     }
 }
@@ -39,12 +44,19 @@ impl DataFormat {
 /// Stops reading after `max_items` items (the rest of the file is not read or checked). Returns the number of
 /// items passed to `on_item`. The first error — malformed JSON, an item that does not fit [`MixItem`], or one
 /// returned by `on_item` — ends the read.
-pub fn read_items<F>(path: &Path, max_items: Option<usize>, mut on_item: F) -> Result<usize, DataError>
+pub fn read_items<F>(
+    path: &Path,
+    max_items: Option<usize>,
+    mut on_item: F,
+) -> Result<usize, DataError>
 where
     F: FnMut(ItemLocation, MixItem) -> Result<(), DataError>,
 {
     let format = DataFormat::from_path(path)?;
-    let file = File::open(path).map_err(|source| DataError::Read { path: path.to_owned(), source })?;
+    let file = File::open(path).map_err(|source| DataError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     let reader = BufReader::with_capacity(READ_BUFFER_BYTES, file);
     match format {
         DataFormat::JsonArray => json::read_array(path, reader, max_items, &mut on_item),
@@ -59,7 +71,10 @@ pub(super) fn probe_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Opt
         #[serde(default)]
         id: Option<ItemId>,
     }
-    IdProbe::deserialize(deserializer).ok()?.id.map(|id| id.to_string())
+    IdProbe::deserialize(deserializer)
+        .ok()?
+        .id
+        .map(|id| id.to_string())
 }
 
 /// The Python-style non-finite literal (`NaN`, `Infinity`, `-Infinity`) at 1-based `column` of `line`, where
@@ -90,8 +105,20 @@ pub(super) fn syntax_error(
     source: serde_json::Error,
 ) -> DataError {
     match line_text.and_then(|text| non_finite_literal(text, column)) {
-        Some(literal) => DataError::NonFiniteLiteral { path: path.to_owned(), line, column, literal, source },
-        None => DataError::Syntax { path: path.to_owned(), line, column, index, source },
+        Some(literal) => DataError::NonFiniteLiteral {
+            path: path.to_owned(),
+            line,
+            column,
+            literal,
+            source,
+        },
+        None => DataError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            index,
+            source,
+        },
     }
 }
 
@@ -101,7 +128,11 @@ pub(super) fn schema_error(
     error: serde_path_to_error::Error<serde_json::Error>,
 ) -> DataError {
     let key_path = error.path().to_string();
-    DataError::Schema { at, key_path, source: error.into_inner() }
+    DataError::Schema {
+        at: Box::new(at),
+        key_path,
+        source: error.into_inner(),
+    }
 }
 
 #[cfg(test)]
@@ -119,15 +150,28 @@ mod tests {
             (r#"{"bleu": NaN}"#, 0, None),
             (r#"{"bleu": NaN}"#, 99, None),
         ] {
-            assert_eq!(non_finite_literal(text, column), expected, "{text} @ {column}");
+            assert_eq!(
+                non_finite_literal(text, column),
+                expected,
+                "{text} @ {column}"
+            );
         }
     }
 
     #[test]
     fn format_follows_the_extension() {
-        assert_eq!(DataFormat::from_path(Path::new("a/b.json")).unwrap(), DataFormat::JsonArray);
-        assert_eq!(DataFormat::from_path(Path::new("b.JSONL")).unwrap(), DataFormat::JsonLines);
+        assert_eq!(
+            DataFormat::from_path(Path::new("a/b.json")).unwrap(),
+            DataFormat::JsonArray
+        );
+        assert_eq!(
+            DataFormat::from_path(Path::new("b.JSONL")).unwrap(),
+            DataFormat::JsonLines
+        );
         let err = DataFormat::from_path(Path::new("b.csv")).unwrap_err();
-        assert_eq!(err.to_string(), "b.csv: unknown data format (expected a .json array or a .jsonl file)");
+        assert_eq!(
+            err.to_string(),
+            "b.csv: unknown data format (expected a .json array or a .jsonl file)"
+        );
     }
 }

@@ -1,20 +1,21 @@
 //! `.json`: a top-level array of items, streamed element by element.
 //!
 //! The array is walked by a serde visitor over the buffered file reader, so only one element is in memory at a
-//! time and reading stops as soon as `max_items` elements are seen. Each element is first read as a
-//! [`serde_json::Value`] (syntax errors then carry the file's line and column), then typed: a schema error can
-//! so still name the item's `id`.
+//! time and reading stops as soon as `max_items` elements are seen. Elements are typed directly from the stream
+//! (no intermediate `serde_json::Value`, whose maps would lose the written order of `scores`), so every error
+//! carries the file's line and column; when an element does not fit the schema, the file is read once more up
+//! to that element to find its `id` for the message.
 
 use std::fmt;
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::error::Category;
-use serde_json::Value;
 
-use super::items::{schema_error, syntax_error};
+use super::items::syntax_error;
 use crate::error::DataError;
 use crate::read::ItemLocation;
 use crate::schema::{ItemId, MixItem};
@@ -27,21 +28,28 @@ struct ArrayState<'a, F> {
     max_items: Option<usize>,
     on_item: &'a mut F,
     count: usize,
+    /// Where inside the current element deserialization failed.
+    failed_at: Option<serde_path_to_error::Path>,
     /// Set when reading stopped on purpose; holds the callback's error if it failed.
     stopped: Option<Result<(), DataError>>,
 }
 
-impl<F> ArrayState<'_, F>
-where
-    F: FnMut(ItemLocation, MixItem) -> Result<(), DataError>,
-{
-    fn take_item(&mut self, value: Value) -> Result<(), DataError> {
-        let index = self.count;
-        let id = value.get("id").and_then(|id| ItemId::deserialize(id).ok()).map(|id| id.to_string());
-        let at = ItemLocation { path: self.path.to_owned(), line: None, index, id };
-        let item = serde_path_to_error::deserialize(value).map_err(|error| schema_error(at.clone(), error))?;
-        self.count += 1;
-        (self.on_item)(at, item)
+/// Deserializes one element as a [`MixItem`], remembering the key path of a failure.
+struct ItemSeed<'s>(&'s mut Option<serde_path_to_error::Path>);
+
+impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
+    type Value = MixItem;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<MixItem, D::Error> {
+        let mut track = serde_path_to_error::Track::new();
+        let item = MixItem::deserialize(serde_path_to_error::Deserializer::new(
+            deserializer,
+            &mut track,
+        ));
+        if item.is_err() {
+            *self.0 = Some(track.path());
+        }
+        item
     }
 }
 
@@ -64,10 +72,18 @@ where
                 state.stopped = Some(Ok(()));
                 return Err(de::Error::custom(STOP));
             }
-            let Some(value) = seq.next_element::<Value>()? else {
+            let Some(item) = seq.next_element_seed(ItemSeed(&mut state.failed_at))? else {
                 return Ok(());
             };
-            if let Err(error) = state.take_item(value) {
+            let id = item.id.as_ref().map(ToString::to_string);
+            let at = ItemLocation {
+                path: state.path.to_owned(),
+                line: None,
+                index: state.count,
+                id,
+            };
+            state.count += 1;
+            if let Err(error) = (state.on_item)(at, item) {
                 state.stopped = Some(Err(error));
                 return Err(de::Error::custom(STOP));
             }
@@ -85,7 +101,14 @@ where
     R: Read,
     F: FnMut(ItemLocation, MixItem) -> Result<(), DataError>,
 {
-    let mut state = ArrayState { path, max_items, on_item, count: 0, stopped: None };
+    let mut state = ArrayState {
+        path,
+        max_items,
+        on_item,
+        count: 0,
+        failed_at: None,
+        stopped: None,
+    };
     let mut deserializer = serde_json::Deserializer::from_reader(reader);
     let walked = deserializer.deserialize_seq(ArrayVisitor(&mut state));
     match state.stopped.take() {
@@ -93,22 +116,84 @@ where
         Some(Err(error)) => return Err(error),
         None => {}
     }
-    walked.and_then(|()| deserializer.end()).map_err(|source| match source.classify() {
-        Category::Io => DataError::Read { path: path.to_owned(), source: source.into() },
-        Category::Syntax | Category::Eof | Category::Data => {
-            let (line, column) = (source.line(), source.column());
-            let line_text = line_text(path, line);
-            syntax_error(path, line, column, state.count, line_text.as_deref(), source)
+    let index = state.count;
+    walked.and_then(|()| deserializer.end()).map_err(|source| {
+        let (line, column) = (source.line(), source.column());
+        match (source.classify(), state.failed_at.take()) {
+            (Category::Io, _) => DataError::Read {
+                path: path.to_owned(),
+                source: source.into(),
+            },
+            (Category::Data, Some(key_path)) => {
+                let at = ItemLocation {
+                    path: path.to_owned(),
+                    line: Some(line),
+                    index,
+                    id: probe_id_at(path, index),
+                };
+                DataError::Schema {
+                    at: Box::new(at),
+                    key_path: key_path.to_string(),
+                    source,
+                }
+            }
+            (Category::Syntax | Category::Eof | Category::Data, _) => syntax_error(
+                path,
+                line,
+                column,
+                index,
+                line_text(path, line).as_deref(),
+                source,
+            ),
         }
     })?;
     Ok(state.count)
 }
 
+/// The `id` of element `index` of the array in `path`, read again for an error message (only the error path
+/// pays for this); `None` when it cannot be read.
+fn probe_id_at(path: &Path, index: usize) -> Option<String> {
+    struct ProbeVisitor<'a> {
+        index: usize,
+        id: &'a mut Option<String>,
+    }
+
+    impl<'de> Visitor<'de> for ProbeVisitor<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            for _ in 0..self.index {
+                seq.next_element::<IgnoredAny>()?;
+            }
+            #[derive(Deserialize)]
+            struct IdProbe {
+                #[serde(default)]
+                id: Option<ItemId>,
+            }
+            let probe = seq.next_element::<IdProbe>()?;
+            *self.id = probe.and_then(|probe| probe.id).map(|id| id.to_string());
+            Err(de::Error::custom(STOP))
+        }
+    }
+
+    let file = File::open(path).ok()?;
+    let mut id = None;
+    let mut deserializer = serde_json::Deserializer::from_reader(BufReader::new(file));
+    let _ = deserializer.deserialize_seq(ProbeVisitor { index, id: &mut id });
+    id
+}
+
 /// Line `line` (1-based) of `path`, re-read for an error message; `None` when it cannot be read. Only the error
 /// path pays for this.
 fn line_text(path: &Path, line: usize) -> Option<String> {
-    let file = std::fs::File::open(path).ok()?;
-    std::io::BufRead::lines(std::io::BufReader::new(file)).nth(line.checked_sub(1)?)?.ok()
+    let file = File::open(path).ok()?;
+    std::io::BufRead::lines(BufReader::new(file))
+        .nth(line.checked_sub(1)?)?
+        .ok()
 }
 
 #[cfg(test)]
@@ -117,10 +202,15 @@ mod tests {
 
     fn read(text: &str, max: Option<usize>) -> Result<Vec<(ItemLocation, MixItem)>, DataError> {
         let mut items = Vec::new();
-        read_array(Path::new("t.json"), text.as_bytes(), max, &mut |at, item| {
-            items.push((at, item));
-            Ok(())
-        })?;
+        read_array(
+            Path::new("t.json"),
+            text.as_bytes(),
+            max,
+            &mut |at, item| {
+                items.push((at, item));
+                Ok(())
+            },
+        )?;
         Ok(items)
     }
 
@@ -146,14 +236,23 @@ mod tests {
     #[test]
     fn syntax_error_names_line_column_and_item() {
         let err = read(&format!("[\n{A},\n{{\"id\": \"b\",, }}\n]"), None).unwrap_err();
-        assert!(err.to_string().starts_with("t.json:3:12: malformed JSON (item 1)"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("t.json:3:12: malformed JSON (item 1)"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_top_level_object_is_rejected() {
         let err = read(A, None).unwrap_err();
-        let DataError::Syntax { source, .. } = &err else { panic!("{err}") };
-        assert!(source.to_string().contains("top-level JSON array"), "{source}");
+        let DataError::Syntax { source, .. } = &err else {
+            panic!("{err}")
+        };
+        assert!(
+            source.to_string().contains("top-level JSON array"),
+            "{source}"
+        );
     }
 
     #[test]
@@ -162,11 +261,19 @@ mod tests {
     }
 
     #[test]
-    fn schema_error_names_index_id_and_key_path() {
+    fn schema_error_names_line_index_and_key_path() {
         let bad = r#"{"id": "z/3", "input": "x", "output": [], "candidates": []}"#;
         let err = read(&format!("[{A}, {bad}]"), None).unwrap_err();
-        let DataError::Schema { at, key_path, source } = &err else { panic!("{err}") };
-        assert_eq!(at.to_string(), r#"t.json: item 1 (id "z/3")"#);
+        let DataError::Schema {
+            at,
+            key_path,
+            source,
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        // The id is re-read from the file, which this in-memory test does not have (see tests/bad_data.rs).
+        assert_eq!(at.to_string(), "t.json:1: item 1");
         assert_eq!(key_path, "output");
         assert!(source.to_string().contains("empty list"), "{source}");
     }
@@ -174,12 +281,20 @@ mod tests {
     #[test]
     fn callback_errors_stop_the_read_and_come_back_unchanged() {
         let mut seen = 0;
-        let err = read_array(Path::new("t.json"), format!("[{A}, {B}]").as_bytes(), None, &mut |at, _| {
-            seen += 1;
-            Err(DataError::NoCandidates { at })
-        })
+        let err = read_array(
+            Path::new("t.json"),
+            format!("[{A}, {B}]").as_bytes(),
+            None,
+            &mut |at, _| {
+                seen += 1;
+                Err(DataError::NoCandidates { at: Box::new(at) })
+            },
+        )
         .unwrap_err();
         assert_eq!(seen, 1);
-        assert_eq!(err.to_string(), r#"t.json: item 0 (id "a"): item has no candidates"#);
+        assert_eq!(
+            err.to_string(),
+            r#"t.json: item 0 (id "a"): item has no candidates"#
+        );
     }
 }

@@ -28,7 +28,11 @@ where
         line += 1;
         let read = reader
             .read_line(&mut buffer)
-            .map_err(|source| DataError::ReadLine { path: path.to_owned(), line, source })?;
+            .map_err(|source| DataError::ReadLine {
+                path: path.to_owned(),
+                line,
+                source,
+            })?;
         if read == 0 {
             break;
         }
@@ -39,20 +43,40 @@ where
         let text = buffer.trim_end();
         let item = parse_line(path, line, index, text)?;
         let id = item.id.as_ref().map(ToString::to_string);
-        on_item(ItemLocation { path: path.to_owned(), line: Some(line), index, id }, item)?;
+        on_item(
+            ItemLocation {
+                path: path.to_owned(),
+                line: Some(line),
+                index,
+                id,
+            },
+            item,
+        )?;
         index += 1;
     }
     Ok(index)
 }
 
 fn parse_line(path: &Path, line: usize, index: usize, text: &str) -> Result<MixItem, DataError> {
-    let syntax_error =
-        |source: serde_json::Error| syntax_error(path, line, source.column(), index, Some(text), source);
+    let syntax_error = |source: serde_json::Error| {
+        syntax_error(path, line, source.column(), index, Some(text), source)
+    };
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let item = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| match error.inner().classify() {
+    let item = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| match error
+        .inner()
+        .classify()
+    {
         Category::Data => {
             let id = probe_id(&mut serde_json::Deserializer::from_str(text));
-            schema_error(ItemLocation { path: path.to_owned(), line: Some(line), index, id }, error)
+            schema_error(
+                ItemLocation {
+                    path: path.to_owned(),
+                    line: Some(line),
+                    index,
+                    id,
+                },
+                error,
+            )
         }
         Category::Syntax | Category::Eof | Category::Io => syntax_error(error.into_inner()),
     })?;
@@ -66,10 +90,15 @@ mod tests {
 
     fn read(text: &str, max: Option<usize>) -> Result<Vec<(ItemLocation, MixItem)>, DataError> {
         let mut items = Vec::new();
-        read_lines(Path::new("t.jsonl"), text.as_bytes(), max, &mut |at, item| {
-            items.push((at, item));
-            Ok(())
-        })?;
+        read_lines(
+            Path::new("t.jsonl"),
+            text.as_bytes(),
+            max,
+            &mut |at, item| {
+                items.push((at, item));
+                Ok(())
+            },
+        )?;
         Ok(items)
     }
 
@@ -81,7 +110,10 @@ mod tests {
         let items = read(&format!("{A}\n\n  \n{B}\r\n"), None).unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!((items[0].0.line, items[0].0.index), (Some(1), 0));
-        assert_eq!((items[1].0.line, items[1].0.index, items[1].0.id.clone()), (Some(4), 1, None));
+        assert_eq!(
+            (items[1].0.line, items[1].0.index, items[1].0.id.clone()),
+            (Some(4), 1, None)
+        );
     }
 
     #[test]
@@ -94,14 +126,26 @@ mod tests {
     #[test]
     fn syntax_error_names_line_and_column() {
         let err = read(&format!("{A}\n{{\"id\": \"b\", \"input\": }}\n"), None).unwrap_err();
-        assert!(err.to_string().starts_with("t.jsonl:2:22: malformed JSON (item 1)"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("t.jsonl:2:22: malformed JSON (item 1)"),
+            "{err}"
+        );
     }
 
     #[test]
     fn python_nan_gets_its_own_message() {
         let line = r#"  {"id": "a", "input": "x", "output": "y", "candidates": [{"scores": {"bleu": NaN}}]}"#;
         let err = read(line, None).unwrap_err();
-        let DataError::NonFiniteLiteral { line: 1, column: 79, literal: "NaN", .. } = err else { panic!("{err}") };
+        let DataError::NonFiniteLiteral {
+            line: 1,
+            column: 79,
+            literal: "NaN",
+            ..
+        } = err
+        else {
+            panic!("{err}")
+        };
     }
 
     #[test]
@@ -114,9 +158,19 @@ mod tests {
     fn schema_error_names_line_id_and_key_path() {
         let line = r#"{"id": 9, "input": "x", "output": "y", "candidates": [{"model": "m", "decoding_method": "d"}]}"#;
         let err = read(line, None).unwrap_err();
-        let DataError::Schema { at, key_path, source } = &err else { panic!("{err}") };
+        let DataError::Schema {
+            at,
+            key_path,
+            source,
+        } = &err
+        else {
+            panic!("{err}")
+        };
         assert_eq!(at.to_string(), r#"t.jsonl:1: item 0 (id "9")"#);
         assert_eq!(key_path, "candidates[0]");
-        assert!(source.to_string().contains("missing field `text`"), "{source}");
+        assert!(
+            source.to_string().contains("missing field `text`"),
+            "{source}"
+        );
     }
 }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 pub struct ItemLocation {
     /// The data file.
     pub path: PathBuf,
-    /// 1-based line of the item (JSONL only).
+    /// 1-based line: of the item in a JSONL file; of the offending text when a JSON array element does not fit
+    /// the schema; `None` otherwise.
     pub line: Option<usize>,
     /// 0-based index of the item among the file's items.
     pub index: usize,
@@ -36,7 +37,12 @@ mod tests {
 
     #[test]
     fn names_file_line_index_and_id() {
-        let mut at = ItemLocation { path: "d/train.jsonl".into(), line: Some(7), index: 6, id: None };
+        let mut at = ItemLocation {
+            path: "d/train.jsonl".into(),
+            line: Some(7),
+            index: 6,
+            id: None,
+        };
         assert_eq!(at.to_string(), "d/train.jsonl:7: item 6");
         at.id = Some("x/1".into());
         assert_eq!(at.to_string(), r#"d/train.jsonl:7: item 6 (id "x/1")"#);

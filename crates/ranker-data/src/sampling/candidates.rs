@@ -34,18 +34,32 @@ impl CandidateSampler {
     /// Checks the settings: the top/bottom modes need `num_pos + num_neg ≥ 1`; `uniform` needs `0 < ratio ≤ 1`;
     /// `random` needs a finite `ratio > 0`.
     pub fn new(config: CandidateSampling) -> Result<Self, DataError> {
-        let invalid = |key, value: String, reason: &str| DataError::InvalidOption { key, value, reason: reason.into() };
+        let invalid = |key, value: String, reason: &str| DataError::InvalidOption {
+            key,
+            value,
+            reason: reason.into(),
+        };
         match config.mode {
             CandidateMode::TopBottom | CandidateMode::TopRandom | CandidateMode::RandomBottom
                 if config.num_pos + config.num_neg == 0 =>
             {
-                Err(invalid("sampling.num_pos", "0 (num_neg = 0)".into(), "at least one candidate must be taken"))
+                Err(invalid(
+                    "sampling.num_pos",
+                    "0 (num_neg = 0)".into(),
+                    "at least one candidate must be taken",
+                ))
             }
-            CandidateMode::Uniform if !(config.ratio > 0.0 && config.ratio <= 1.0) => {
-                Err(invalid("sampling.ratio", config.ratio.to_string(), "uniform needs 0 < ratio <= 1"))
-            }
+            CandidateMode::Uniform if !(config.ratio > 0.0 && config.ratio <= 1.0) => Err(invalid(
+                "sampling.ratio",
+                config.ratio.to_string(),
+                "uniform needs 0 < ratio <= 1",
+            )),
             CandidateMode::Random if !(config.ratio > 0.0 && config.ratio.is_finite()) => {
-                Err(invalid("sampling.ratio", config.ratio.to_string(), "random needs a finite ratio > 0"))
+                Err(invalid(
+                    "sampling.ratio",
+                    config.ratio.to_string(),
+                    "random needs a finite ratio > 0",
+                ))
             }
             _ => Ok(Self { config }),
         }
@@ -81,12 +95,20 @@ impl CandidateSampler {
         if self.config.mode == CandidateMode::Uniform {
             return self.uniform(batch, rng);
         }
-        Ok(batch.iter().map(|scores| self.sample_one(scores, rng)).collect())
+        Ok(batch
+            .iter()
+            .map(|scores| self.sample_one(scores, rng))
+            .collect())
     }
 
     fn sample_one<R: Rng + ?Sized>(&self, scores: &ScoreMatrix, rng: &mut R) -> Vec<usize> {
         let n = scores.n_candidates();
-        let CandidateSampling { mode, num_pos, num_neg, ratio } = self.config;
+        let CandidateSampling {
+            mode,
+            num_pos,
+            num_neg,
+            ratio,
+        } = self.config;
         match mode {
             CandidateMode::None => (0..n).collect(),
             CandidateMode::Random => {
@@ -105,12 +127,20 @@ impl CandidateSampler {
                     CandidateMode::TopRandom => {
                         let rest = &sorted[top..];
                         let drawn = index::sample(rng, rest.len(), num_neg.min(rest.len()));
-                        sorted[..top].iter().copied().chain(drawn.into_iter().map(|i| rest[i])).collect()
+                        sorted[..top]
+                            .iter()
+                            .copied()
+                            .chain(drawn.into_iter().map(|i| rest[i]))
+                            .collect()
                     }
                     _ => {
                         let rest = &sorted[..u - bottom];
                         let drawn = index::sample(rng, rest.len(), num_pos.min(rest.len()));
-                        drawn.into_iter().map(|i| rest[i]).chain(sorted[u - bottom..].iter().copied()).collect()
+                        drawn
+                            .into_iter()
+                            .map(|i| rest[i])
+                            .chain(sorted[u - bottom..].iter().copied())
+                            .collect()
                     }
                 };
                 picked.shuffle(rng);
@@ -120,8 +150,14 @@ impl CandidateSampler {
         }
     }
 
-    fn uniform<R: Rng + ?Sized>(&self, batch: &[&ScoreMatrix], rng: &mut R) -> Result<Vec<Vec<usize>>, DataError> {
-        let Some(first) = batch.first() else { return Ok(Vec::new()) };
+    fn uniform<R: Rng + ?Sized>(
+        &self,
+        batch: &[&ScoreMatrix],
+        rng: &mut R,
+    ) -> Result<Vec<Vec<usize>>, DataError> {
+        let Some(first) = batch.first() else {
+            return Ok(Vec::new());
+        };
         let n = first.n_candidates();
         if batch.iter().any(|scores| scores.n_candidates() != n) {
             return Err(DataError::RaggedBatch {
@@ -140,7 +176,10 @@ impl CandidateSampler {
             .iter()
             .map(|scores| {
                 let sums: Vec<f32> = scores.rows().map(task_sum).collect();
-                let strided: Vec<usize> = argsort_descending(&sums).into_iter().step_by(step).collect();
+                let strided: Vec<usize> = argsort_descending(&sums)
+                    .into_iter()
+                    .step_by(step)
+                    .collect();
                 permutation.iter().map(|&i| strided[i]).collect()
             })
             .collect())
@@ -156,8 +195,19 @@ mod tests {
 
     use super::*;
 
-    fn sampler(mode: CandidateMode, num_pos: usize, num_neg: usize, ratio: f64) -> CandidateSampler {
-        CandidateSampler::new(CandidateSampling { mode, num_pos, num_neg, ratio }).unwrap()
+    fn sampler(
+        mode: CandidateMode,
+        num_pos: usize,
+        num_neg: usize,
+        ratio: f64,
+    ) -> CandidateSampler {
+        CandidateSampler::new(CandidateSampling {
+            mode,
+            num_pos,
+            num_neg,
+            ratio,
+        })
+        .unwrap()
     }
 
     fn scores(values: &[f64]) -> ScoreMatrix {
@@ -171,19 +221,32 @@ mod tests {
     #[test]
     fn top_bottom_takes_best_and_worst_distinct_scores_in_random_order() {
         // Sums: c0 0.5, c1 0.9, c2 0.9 (dup of c1), c3 0.1, c4 0.7, c5 0.1 (dup of c3).
-        let rows = [[0.25, 0.25], [0.5, 0.4], [0.4, 0.5], [0.1, 0.0], [0.7, 0.0], [0.0, 0.1]];
+        let rows = [
+            [0.25, 0.25],
+            [0.5, 0.4],
+            [0.4, 0.5],
+            [0.1, 0.0],
+            [0.7, 0.0],
+            [0.0, 0.1],
+        ];
         let scores = ScoreMatrix::from_rows(&rows.map(|r| r.to_vec())).unwrap();
         let sampler = sampler(CandidateMode::TopBottom, 1, 1, 0.0);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut orders = HashSet::new();
         for _ in 0..50 {
-            let picked = sampler.sample_batch(&[&scores], &mut rng).unwrap().remove(0);
+            let picked = sampler
+                .sample_batch(&[&scores], &mut rng)
+                .unwrap()
+                .remove(0);
             assert_eq!(set(&picked), set(&[1, 3]));
             orders.insert(picked);
         }
         assert_eq!(orders.len(), 2, "shuffled");
         let two_two = self::sampler(CandidateMode::TopBottom, 2, 2, 0.0);
-        let picked = two_two.sample_batch(&[&scores], &mut rng).unwrap().remove(0);
+        let picked = two_two
+            .sample_batch(&[&scores], &mut rng)
+            .unwrap()
+            .remove(0);
         assert_eq!(set(&picked), set(&[1, 4, 0, 3]));
     }
 
@@ -191,7 +254,9 @@ mod tests {
     fn top_bottom_with_too_few_distinct_scores_repeats_like_the_reference() {
         let sampler = sampler(CandidateMode::TopBottom, 1, 1, 0.0);
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let picked = sampler.sample_batch(&[&scores(&[0.3, 0.3, 0.3])], &mut rng).unwrap();
+        let picked = sampler
+            .sample_batch(&[&scores(&[0.3, 0.3, 0.3])], &mut rng)
+            .unwrap();
         assert_eq!(picked, [vec![0, 0]]);
     }
 
@@ -202,7 +267,10 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let mut others = HashSet::new();
         for _ in 0..100 {
-            let picked = sampler.sample_batch(&[&scores(&values)], &mut rng).unwrap().remove(0);
+            let picked = sampler
+                .sample_batch(&[&scores(&values)], &mut rng)
+                .unwrap()
+                .remove(0);
             assert_eq!(picked.len(), 3);
             assert!(picked.contains(&1));
             assert_eq!(set(&picked).len(), 3);
@@ -218,7 +286,10 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let mut others = HashSet::new();
         for _ in 0..100 {
-            let picked = sampler.sample_batch(&[&scores(&values)], &mut rng).unwrap().remove(0);
+            let picked = sampler
+                .sample_batch(&[&scores(&values)], &mut rng)
+                .unwrap()
+                .remove(0);
             assert_eq!(picked.len(), 3);
             assert!(picked.contains(&0));
             others.extend(picked.into_iter().filter(|&c| c != 0));
@@ -226,7 +297,10 @@ mod tests {
         assert_eq!(others, set(&[1, 2, 3, 4]));
         // Asking for more than exists takes what there is.
         let greedy = self::sampler(CandidateMode::RandomBottom, 9, 1, 0.0);
-        let picked = greedy.sample_batch(&[&scores(&values)], &mut rng).unwrap().remove(0);
+        let picked = greedy
+            .sample_batch(&[&scores(&values)], &mut rng)
+            .unwrap()
+            .remove(0);
         assert_eq!(set(&picked), set(&[0, 1, 2, 3, 4]));
     }
 
@@ -234,7 +308,10 @@ mod tests {
     fn zero_num_neg_takes_no_bottom() {
         let sampler = sampler(CandidateMode::TopBottom, 2, 0, 0.0);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let picked = sampler.sample_batch(&[&scores(&[0.1, 0.9, 0.5])], &mut rng).unwrap().remove(0);
+        let picked = sampler
+            .sample_batch(&[&scores(&[0.1, 0.9, 0.5])], &mut rng)
+            .unwrap()
+            .remove(0);
         assert_eq!(set(&picked), set(&[1, 2]));
     }
 
@@ -247,7 +324,9 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(6);
         let mut orders = HashSet::new();
         for _ in 0..50 {
-            let picked = sampler.sample_batch(&[&scores(&a), &scores(&b)], &mut rng).unwrap();
+            let picked = sampler
+                .sample_batch(&[&scores(&a), &scores(&b)], &mut rng)
+                .unwrap();
             assert_eq!(set(&picked[0]), set(&[10, 7, 4, 1]));
             assert_eq!(set(&picked[1]), set(&[0, 3, 6, 9]));
             // Same permutation of sorted positions: position p of a maps to 10 - 3p, of b to 3p.
@@ -264,9 +343,14 @@ mod tests {
         let sampler = sampler(CandidateMode::Uniform, 0, 0, 0.5);
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         // All tied: sorted = [0, 1, 2, 3, 4], step 2 → {0, 2, 4}.
-        let picked = sampler.sample_batch(&[&scores(&[1.0; 5])], &mut rng).unwrap().remove(0);
+        let picked = sampler
+            .sample_batch(&[&scores(&[1.0; 5])], &mut rng)
+            .unwrap()
+            .remove(0);
         assert_eq!(set(&picked), set(&[0, 2, 4]));
-        let err = sampler.sample_batch(&[&scores(&[1.0; 5]), &scores(&[1.0; 4])], &mut rng).unwrap_err();
+        let err = sampler
+            .sample_batch(&[&scores(&[1.0; 5]), &scores(&[1.0; 4])], &mut rng)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "sampling mode uniform: every example of a batch needs the same number of candidates, got [5, 4]"
@@ -279,29 +363,49 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(8);
         let values = [0.0; 11];
         for _ in 0..50 {
-            let picked = sampler.sample_batch(&[&scores(&values)], &mut rng).unwrap().remove(0);
+            let picked = sampler
+                .sample_batch(&[&scores(&values)], &mut rng)
+                .unwrap()
+                .remove(0);
             assert_eq!(picked.len(), 4);
             assert_eq!(set(&picked).len(), 4);
         }
         let tiny = self::sampler(CandidateMode::Random, 0, 0, 0.01);
-        assert_eq!(tiny.sample_batch(&[&scores(&values)], &mut rng).unwrap()[0].len(), 1);
+        assert_eq!(
+            tiny.sample_batch(&[&scores(&values)], &mut rng).unwrap()[0].len(),
+            1
+        );
     }
 
     #[test]
     fn none_keeps_everything_in_order() {
         let sampler = sampler(CandidateMode::None, 0, 0, 0.0);
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let picked = sampler.sample_batch(&[&scores(&[0.3, 0.1]), &scores(&[0.5])], &mut rng).unwrap();
+        let picked = sampler
+            .sample_batch(&[&scores(&[0.3, 0.1]), &scores(&[0.5])], &mut rng)
+            .unwrap();
         assert_eq!(picked, [vec![0, 1], vec![0]]);
     }
 
     #[test]
     fn invalid_settings_name_their_key() {
         let new = |mode, num_pos, num_neg, ratio| {
-            CandidateSampler::new(CandidateSampling { mode, num_pos, num_neg, ratio }).map(|_| ())
+            CandidateSampler::new(CandidateSampling {
+                mode,
+                num_pos,
+                num_neg,
+                ratio,
+            })
+            .map(|_| ())
         };
-        assert!(new(CandidateMode::TopBottom, 0, 0, 0.0).unwrap_err().to_string().starts_with("sampling.num_pos"));
-        assert!(new(CandidateMode::Uniform, 0, 0, 0.0).unwrap_err().to_string().starts_with("sampling.ratio = 0"));
+        assert!(new(CandidateMode::TopBottom, 0, 0, 0.0)
+            .unwrap_err()
+            .to_string()
+            .starts_with("sampling.num_pos"));
+        assert!(new(CandidateMode::Uniform, 0, 0, 0.0)
+            .unwrap_err()
+            .to_string()
+            .starts_with("sampling.ratio = 0"));
         assert!(new(CandidateMode::Random, 0, 0, -1.0).is_err());
         assert!(new(CandidateMode::None, 0, 0, 0.0).is_ok());
     }

@@ -64,7 +64,10 @@ macro_rules! named_mode {
     ($mode:ty) => {
         impl fmt::Display for $mode {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let name = Self::NAMES.iter().find(|(mode, _)| mode == self).map(|(_, name)| *name);
+                let name = Self::NAMES
+                    .iter()
+                    .find(|(mode, _)| mode == self)
+                    .map(|(_, name)| *name);
                 f.write_str(name.expect("every mode is named"))
             }
         }
@@ -73,16 +76,21 @@ macro_rules! named_mode {
             type Err = DataError;
 
             fn from_str(name: &str) -> Result<Self, DataError> {
-                Self::NAMES.iter().find(|(_, known)| *known == name).map(|(mode, _)| *mode).ok_or_else(|| {
-                    DataError::InvalidOption {
+                Self::NAMES
+                    .iter()
+                    .find(|(_, known)| *known == name)
+                    .map(|(mode, _)| *mode)
+                    .ok_or_else(|| DataError::InvalidOption {
                         key: "sampling.mode",
                         value: name.to_owned(),
                         reason: format!(
                             "unknown mode; expected one of {:?}",
-                            Self::NAMES.iter().map(|(_, name)| *name).collect::<Vec<_>>()
+                            Self::NAMES
+                                .iter()
+                                .map(|(_, name)| *name)
+                                .collect::<Vec<_>>()
                         ),
-                    }
-                })
+                    })
             }
         }
     };
@@ -105,7 +113,10 @@ mod tests {
         for (mode, name) in CandidateMode::NAMES {
             assert_eq!(mode.to_string(), name);
             assert_eq!(name.parse::<CandidateMode>().unwrap(), mode);
-            assert_eq!(serde_json::from_str::<CandidateMode>(&format!("\"{name}\"")).unwrap(), mode);
+            assert_eq!(
+                serde_json::from_str::<CandidateMode>(&format!("\"{name}\"")).unwrap(),
+                mode
+            );
         }
     }
 

@@ -41,7 +41,10 @@ mod tests {
     #[test]
     fn descending_with_ties_in_index_order() {
         // torch.argsort(torch.tensor([1., 3., 3., 2., 3., 1., 2.]), descending=True) == [1, 2, 4, 3, 6, 0, 5]
-        assert_eq!(argsort_descending(&[1.0, 3.0, 3.0, 2.0, 3.0, 1.0, 2.0]), [1, 2, 4, 3, 6, 0, 5]);
+        assert_eq!(
+            argsort_descending(&[1.0, 3.0, 3.0, 2.0, 3.0, 1.0, 2.0]),
+            [1, 2, 4, 3, 6, 0, 5]
+        );
         assert!(argsort_descending(&[]).is_empty());
     }
 

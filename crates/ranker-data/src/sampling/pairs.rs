@@ -26,7 +26,12 @@ pub struct PairSampling {
 impl Default for PairSampling {
     /// The paper's MixInstruct setting: `all_pair`, 5 / 5, ratio 0.4 (PairRM's `sub_sampling_ratio`).
     fn default() -> Self {
-        Self { mode: PairMode::AllPair, num_pos: 5, num_neg: 5, ratio: 0.4 }
+        Self {
+            mode: PairMode::AllPair,
+            num_pos: 5,
+            num_neg: 5,
+            ratio: 0.4,
+        }
     }
 }
 
@@ -50,19 +55,29 @@ impl PairSampler {
     /// Checks the settings: `all_pair` and `top_bottom` need `min(num_pos, num_neg) ≥ 1`; `uniform` needs
     /// `0 < ratio ≤ 1` (a larger ratio gives stride 0); `random` needs a finite `ratio > 0`.
     pub fn new(config: PairSampling) -> Result<Self, DataError> {
-        let invalid = |key, value: String, reason: &str| DataError::InvalidOption { key, value, reason: reason.into() };
+        let invalid = |key, value: String, reason: &str| DataError::InvalidOption {
+            key,
+            value,
+            reason: reason.into(),
+        };
         match config.mode {
-            PairMode::AllPair | PairMode::TopBottom if config.num_pos.min(config.num_neg) == 0 => Err(invalid(
-                "sampling.num_pos",
-                format!("{} (num_neg = {})", config.num_pos, config.num_neg),
-                "min(num_pos, num_neg) pairs are drawn per example, so both must be at least 1",
+            PairMode::AllPair | PairMode::TopBottom if config.num_pos.min(config.num_neg) == 0 => {
+                Err(invalid(
+                    "sampling.num_pos",
+                    format!("{} (num_neg = {})", config.num_pos, config.num_neg),
+                    "min(num_pos, num_neg) pairs are drawn per example, so both must be at least 1",
+                ))
+            }
+            PairMode::Uniform if !(config.ratio > 0.0 && config.ratio <= 1.0) => Err(invalid(
+                "sampling.ratio",
+                config.ratio.to_string(),
+                "uniform needs 0 < ratio <= 1",
             )),
-            PairMode::Uniform if !(config.ratio > 0.0 && config.ratio <= 1.0) => {
-                Err(invalid("sampling.ratio", config.ratio.to_string(), "uniform needs 0 < ratio <= 1"))
-            }
-            PairMode::Random if !(config.ratio > 0.0 && config.ratio.is_finite()) => {
-                Err(invalid("sampling.ratio", config.ratio.to_string(), "random needs a finite ratio > 0"))
-            }
+            PairMode::Random if !(config.ratio > 0.0 && config.ratio.is_finite()) => Err(invalid(
+                "sampling.ratio",
+                config.ratio.to_string(),
+                "random needs a finite ratio > 0",
+            )),
             _ => Ok(Self { config }),
         }
     }
@@ -74,7 +89,11 @@ impl PairSampler {
 
     /// Samples one example's pairs, deduplicating candidates by text (identical texts count once, the first is
     /// kept). See [`PairSampler::sample`].
-    pub fn sample_example<R: Rng + ?Sized>(&self, example: &Example, rng: &mut R) -> Vec<CandidatePair> {
+    pub fn sample_example<R: Rng + ?Sized>(
+        &self,
+        example: &Example,
+        rng: &mut R,
+    ) -> Vec<CandidatePair> {
         self.sample(&example.scores, &example.candidates, rng)
     }
 
@@ -100,7 +119,11 @@ impl PairSampler {
         dedup_keys: &[K],
         rng: &mut R,
     ) -> Vec<CandidatePair> {
-        assert_eq!(dedup_keys.len(), scores.n_candidates(), "one dedup key per candidate");
+        assert_eq!(
+            dedup_keys.len(),
+            scores.n_candidates(),
+            "one dedup key per candidate"
+        );
         let unique = first_occurrences(dedup_keys);
         let u = unique.len();
         if u == 0 {
@@ -116,7 +139,11 @@ impl PairSampler {
             PairMode::TopBottom => {
                 let sorted = sorted();
                 let k = k.min(u);
-                sorted[..k].iter().copied().zip(sorted[u - k..].iter().copied()).collect()
+                sorted[..k]
+                    .iter()
+                    .copied()
+                    .zip(sorted[u - k..].iter().copied())
+                    .collect()
             }
             PairMode::Uniform => {
                 let sorted = sorted();
@@ -138,7 +165,10 @@ impl PairSampler {
             .map(|(left, right)| {
                 let keep = rng.random::<f64>() < 0.5;
                 let (left, right) = if keep { (left, right) } else { (right, left) };
-                CandidatePair { left: unique[left], right: unique[right] }
+                CandidatePair {
+                    left: unique[left],
+                    right: unique[right],
+                }
             })
             .collect()
     }
@@ -147,12 +177,17 @@ impl PairSampler {
 /// `k` distinct pairs drawn uniformly from `torch.combinations(arange(u), 2)`, in random order; `(0, 0)` when
 /// `u < 2`.
 fn all_pairs<R: Rng + ?Sized>(u: usize, k: usize, rng: &mut R) -> Vec<(usize, usize)> {
-    let combinations: Vec<(usize, usize)> = (0..u).flat_map(|i| (i + 1..u).map(move |j| (i, j))).collect();
+    let combinations: Vec<(usize, usize)> = (0..u)
+        .flat_map(|i| (i + 1..u).map(move |j| (i, j)))
+        .collect();
     if combinations.is_empty() {
         return vec![(0, 0)];
     }
     let amount = k.min(combinations.len());
-    index::sample(rng, combinations.len(), amount).into_iter().map(|i| combinations[i]).collect()
+    index::sample(rng, combinations.len(), amount)
+        .into_iter()
+        .map(|i| combinations[i])
+        .collect()
 }
 
 #[cfg(test)]
@@ -165,7 +200,13 @@ mod tests {
     use super::*;
 
     fn sampler(mode: PairMode, num_pos: usize, num_neg: usize, ratio: f64) -> PairSampler {
-        PairSampler::new(PairSampling { mode, num_pos, num_neg, ratio }).unwrap()
+        PairSampler::new(PairSampling {
+            mode,
+            num_pos,
+            num_neg,
+            ratio,
+        })
+        .unwrap()
     }
 
     fn scores(values: &[f64]) -> ScoreMatrix {
@@ -174,7 +215,10 @@ mod tests {
 
     /// Pairs as unordered {a, b} sets, to check membership without the random swap.
     fn unordered(pairs: &[CandidatePair]) -> Vec<(usize, usize)> {
-        pairs.iter().map(|p| (p.left.min(p.right), p.left.max(p.right))).collect()
+        pairs
+            .iter()
+            .map(|p| (p.left.min(p.right), p.left.max(p.right)))
+            .collect()
     }
 
     fn distinct_keys(n: usize) -> Vec<usize> {
@@ -190,7 +234,11 @@ mod tests {
         for _ in 0..200 {
             let pairs = unordered(&sampler.sample(&scores, &distinct_keys(6), &mut rng));
             assert_eq!(pairs.len(), 5);
-            assert_eq!(pairs.iter().collect::<HashSet<_>>().len(), 5, "distinct pairs");
+            assert_eq!(
+                pairs.iter().collect::<HashSet<_>>().len(),
+                5,
+                "distinct pairs"
+            );
             assert!(pairs.iter().all(|&(a, b)| a < b && b < 6));
             seen.extend(pairs);
         }
@@ -201,8 +249,12 @@ mod tests {
     fn all_pair_caps_k_at_the_number_of_pairs_and_gives_0_0_for_one_candidate() {
         let sampler = sampler(PairMode::AllPair, 5, 7, 0.4);
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let three = unordered(&sampler.sample(&scores(&[1.0, 2.0, 3.0]), &distinct_keys(3), &mut rng));
-        assert_eq!(three.iter().collect::<HashSet<_>>(), [(0, 1), (0, 2), (1, 2)].iter().collect());
+        let three =
+            unordered(&sampler.sample(&scores(&[1.0, 2.0, 3.0]), &distinct_keys(3), &mut rng));
+        assert_eq!(
+            three.iter().collect::<HashSet<_>>(),
+            [(0, 1), (0, 2), (1, 2)].iter().collect()
+        );
         let one = sampler.sample(&scores(&[1.0]), &distinct_keys(1), &mut rng);
         assert_eq!(one, [CandidatePair { left: 0, right: 0 }]);
         // Three identical texts dedup to one candidate: the (0, 0) pair.
@@ -215,20 +267,34 @@ mod tests {
         let sampler = sampler(PairMode::AllPair, 10, 10, 0.4);
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let keys = ["a", "b", "a", "c", "b"];
-        let pairs = unordered(&sampler.sample(&scores(&[1.0, 2.0, 3.0, 4.0, 5.0]), &keys, &mut rng));
-        assert_eq!(pairs.iter().collect::<HashSet<_>>(), [(0, 1), (0, 3), (1, 3)].iter().collect());
+        let pairs =
+            unordered(&sampler.sample(&scores(&[1.0, 2.0, 3.0, 4.0, 5.0]), &keys, &mut rng));
+        assert_eq!(
+            pairs.iter().collect::<HashSet<_>>(),
+            [(0, 1), (0, 3), (1, 3)].iter().collect()
+        );
     }
 
     #[test]
     fn top_bottom_pairs_best_with_kth_worst() {
         // Mean scores (two tasks): c0 0.35, c1 0.8, c2 0.15, c3 0.6, c4 0.5, c5 0.05.
         // Sorted desc: [1, 3, 4, 0, 2, 5]; k = 2: left [1, 3], right sorted[4..] = [2, 5].
-        let rows = [[0.3, 0.4], [0.7, 0.9], [0.1, 0.2], [0.6, 0.6], [0.5, 0.5], [0.0, 0.1]];
+        let rows = [
+            [0.3, 0.4],
+            [0.7, 0.9],
+            [0.1, 0.2],
+            [0.6, 0.6],
+            [0.5, 0.5],
+            [0.0, 0.1],
+        ];
         let scores = ScoreMatrix::from_rows(&rows.map(|r| r.to_vec())).unwrap();
         let sampler = sampler(PairMode::TopBottom, 2, 3, 0.4);
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         for _ in 0..20 {
-            assert_eq!(unordered(&sampler.sample(&scores, &distinct_keys(6), &mut rng)), [(1, 2), (3, 5)]);
+            assert_eq!(
+                unordered(&sampler.sample(&scores, &distinct_keys(6), &mut rng)),
+                [(1, 2), (3, 5)]
+            );
         }
     }
 
@@ -238,10 +304,14 @@ mod tests {
         let sampler = sampler(PairMode::TopBottom, 5, 5, 0.4);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let pairs = sampler.sample(&scores(&[0.2, 0.9, 0.5]), &distinct_keys(3), &mut rng);
-        assert_eq!(pairs, [(1, 1), (2, 2), (0, 0)].map(|(left, right)| CandidatePair { left, right }));
+        assert_eq!(
+            pairs,
+            [(1, 1), (2, 2), (0, 0)].map(|(left, right)| CandidatePair { left, right })
+        );
         // u = 3, k = 2: sorted [1, 2, 0] → left [1, 2], right [2, 0].
         let sampler = self::sampler(PairMode::TopBottom, 2, 2, 0.4);
-        let pairs = unordered(&sampler.sample(&scores(&[0.2, 0.9, 0.5]), &distinct_keys(3), &mut rng));
+        let pairs =
+            unordered(&sampler.sample(&scores(&[0.2, 0.9, 0.5]), &distinct_keys(3), &mut rng));
         assert_eq!(pairs, [(1, 2), (0, 2)]);
     }
 
@@ -264,9 +334,18 @@ mod tests {
     fn uniform_gives_no_pair_when_the_step_reaches_u() {
         let sampler = sampler(PairMode::Uniform, 1, 1, 0.5);
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        assert!(sampler.sample(&scores(&[1.0]), &distinct_keys(1), &mut rng).is_empty());
-        assert!(sampler.sample(&scores(&[1.0, 2.0]), &distinct_keys(2), &mut rng).is_empty());
-        assert_eq!(sampler.sample(&scores(&[1.0, 2.0, 3.0]), &distinct_keys(3), &mut rng).len(), 1);
+        assert!(sampler
+            .sample(&scores(&[1.0]), &distinct_keys(1), &mut rng)
+            .is_empty());
+        assert!(sampler
+            .sample(&scores(&[1.0, 2.0]), &distinct_keys(2), &mut rng)
+            .is_empty());
+        assert_eq!(
+            sampler
+                .sample(&scores(&[1.0, 2.0, 3.0]), &distinct_keys(3), &mut rng)
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -281,9 +360,16 @@ mod tests {
             assert!(pairs.iter().all(|p| p.left < 10 && p.right < 10));
             self_pairs += pairs.iter().filter(|p| p.left == p.right).count();
         }
-        assert!(self_pairs > 0, "with replacement, a candidate can meet itself");
+        assert!(
+            self_pairs > 0,
+            "with replacement, a candidate can meet itself"
+        );
         let tiny = self::sampler(PairMode::Random, 1, 1, 0.01);
-        assert_eq!(tiny.sample(&scores(&values), &distinct_keys(10), &mut rng).len(), 1);
+        assert_eq!(
+            tiny.sample(&scores(&values), &distinct_keys(10), &mut rng)
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -291,7 +377,9 @@ mod tests {
         let sampler = sampler(PairMode::TopBottom, 1, 1, 0.4);
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let swapped = (0..4000)
-            .filter(|_| sampler.sample(&scores(&[0.0, 1.0]), &distinct_keys(2), &mut rng)[0].left == 0)
+            .filter(|_| {
+                sampler.sample(&scores(&[0.0, 1.0]), &distinct_keys(2), &mut rng)[0].left == 0
+            })
             .count();
         assert!((1800..2200).contains(&swapped), "{swapped} of 4000 swapped");
     }
@@ -300,21 +388,44 @@ mod tests {
     fn same_seed_same_pairs() {
         let sampler = sampler(PairMode::AllPair, 5, 5, 0.4);
         let values: Vec<f64> = (0..11).map(|i| f64::from(i * 7 % 11)).collect();
-        let draw = |seed| sampler.sample(&scores(&values), &distinct_keys(11), &mut ChaCha8Rng::seed_from_u64(seed));
+        let draw = |seed| {
+            sampler.sample(
+                &scores(&values),
+                &distinct_keys(11),
+                &mut ChaCha8Rng::seed_from_u64(seed),
+            )
+        };
         assert_eq!(draw(11), draw(11));
         assert_ne!(draw(11), draw(12));
     }
 
     #[test]
     fn invalid_settings_name_their_key() {
-        let new = |mode, num_pos, num_neg, ratio| PairSampler::new(PairSampling { mode, num_pos, num_neg, ratio });
+        let new = |mode, num_pos, num_neg, ratio| {
+            PairSampler::new(PairSampling {
+                mode,
+                num_pos,
+                num_neg,
+                ratio,
+            })
+        };
         let err = new(PairMode::AllPair, 0, 5, 0.4).unwrap_err();
-        assert!(err.to_string().starts_with("sampling.num_pos = 0 (num_neg = 5):"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("sampling.num_pos = 0 (num_neg = 5):"),
+            "{err}"
+        );
         assert!(new(PairMode::TopBottom, 3, 0, 0.4).is_err());
         let err = new(PairMode::Uniform, 1, 1, 1.5).unwrap_err();
-        assert_eq!(err.to_string(), "sampling.ratio = 1.5: uniform needs 0 < ratio <= 1");
+        assert_eq!(
+            err.to_string(),
+            "sampling.ratio = 1.5: uniform needs 0 < ratio <= 1"
+        );
         assert!(new(PairMode::Uniform, 1, 1, 0.0).is_err());
         assert!(new(PairMode::Random, 1, 1, f64::NAN).is_err());
-        assert!(new(PairMode::Random, 0, 0, 2.0).is_ok(), "random ignores num_pos/num_neg and allows ratio > 1");
+        assert!(
+            new(PairMode::Random, 0, 0, 2.0).is_ok(),
+            "random ignores num_pos/num_neg and allows ratio > 1"
+        );
     }
 }

@@ -50,7 +50,9 @@ impl<'de> Deserialize<'de> for Output {
                     list.push(text);
                 }
                 if list.is_empty() {
-                    return Err(de::Error::custom("`output` is an empty list; it needs at least the target text"));
+                    return Err(de::Error::custom(
+                        "`output` is an empty list; it needs at least the target text",
+                    ));
                 }
                 Ok(Output::List(list))
             }
@@ -70,7 +72,10 @@ mod tests {
         assert_eq!(text.target(), "the answer");
         let list: Output = serde_json::from_str(r#"["first", "second"]"#).unwrap();
         assert_eq!(list.target(), "first");
-        assert_eq!(serde_json::to_string(&list).unwrap(), r#"["first","second"]"#);
+        assert_eq!(
+            serde_json::to_string(&list).unwrap(),
+            r#"["first","second"]"#
+        );
     }
 
     #[test]

@@ -25,7 +25,10 @@ impl ScoreMap {
 
     /// The raw value of metric `name`, if present.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.entries.iter().find(|(key, _)| key == name).map(|(_, value)| value)
+        self.entries
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
     }
 
     /// Sets metric `name` to `value`, in place when present, else appended. A non-finite `value` is stored as
@@ -49,7 +52,9 @@ impl ScoreMap {
 
     /// `(name, raw value)` pairs in written order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(key, value)| (key.as_str(), value))
+        self.entries
+            .iter()
+            .map(|(key, value)| (key.as_str(), value))
     }
 
     /// Number of metrics.
@@ -103,9 +108,16 @@ mod tests {
 
     #[test]
     fn keeps_written_order_not_alphabetical() {
-        let scores: ScoreMap = serde_json::from_str(r#"{"rougeL": 0.2, "bleu": 5, "bartscore": -3.1}"#).unwrap();
-        assert_eq!(scores.names().collect::<Vec<_>>(), ["rougeL", "bleu", "bartscore"]);
-        assert_eq!(serde_json::to_string(&scores).unwrap(), r#"{"rougeL":0.2,"bleu":5,"bartscore":-3.1}"#);
+        let scores: ScoreMap =
+            serde_json::from_str(r#"{"rougeL": 0.2, "bleu": 5, "bartscore": -3.1}"#).unwrap();
+        assert_eq!(
+            scores.names().collect::<Vec<_>>(),
+            ["rougeL", "bleu", "bartscore"]
+        );
+        assert_eq!(
+            serde_json::to_string(&scores).unwrap(),
+            r#"{"rougeL":0.2,"bleu":5,"bartscore":-3.1}"#
+        );
     }
 
     #[test]
@@ -113,7 +125,10 @@ mod tests {
         let mut scores: ScoreMap = serde_json::from_str(r#"{"a": 1, "b": 2}"#).unwrap();
         scores.insert("a", 0.5);
         scores.insert("c", 3.0);
-        assert_eq!(serde_json::to_string(&scores).unwrap(), r#"{"a":0.5,"b":2,"c":3.0}"#);
+        assert_eq!(
+            serde_json::to_string(&scores).unwrap(),
+            r#"{"a":0.5,"b":2,"c":3.0}"#
+        );
         scores.insert("b", f64::NAN);
         assert_eq!(scores.get("b"), Some(&Value::Null));
     }
