@@ -142,7 +142,7 @@ where
                 line,
                 column,
                 index,
-                line_text(path, line).as_deref(),
+                line_prefix(path, line, column).as_deref(),
                 source,
             ),
         }
@@ -187,13 +187,20 @@ fn probe_id_at(path: &Path, index: usize) -> Option<String> {
     id
 }
 
-/// Line `line` (1-based) of `path`, re-read for an error message; `None` when it cannot be read. Only the error
-/// path pays for this.
-fn line_text(path: &Path, line: usize) -> Option<String> {
-    let file = File::open(path).ok()?;
-    std::io::BufRead::lines(BufReader::new(file))
-        .nth(line.checked_sub(1)?)?
-        .ok()
+/// The start of line `line` (1-based) of `path` up to a little past `column`, re-read for an error message;
+/// `None` when it cannot be read. Only the error path pays for this, and never more than the text before the
+/// error (a whole array may sit on one line).
+fn line_prefix(path: &Path, line: usize, column: usize) -> Option<String> {
+    let mut bytes = BufReader::new(File::open(path).ok()?).bytes();
+    for _ in 1..line {
+        while bytes.next()?.ok()? != b'\n' {}
+    }
+    let prefix: Vec<u8> = bytes
+        .take(column + 16)
+        .map_while(Result::ok)
+        .take_while(|&b| b != b'\n')
+        .collect();
+    Some(String::from_utf8_lossy(&prefix).into_owned())
 }
 
 #[cfg(test)]

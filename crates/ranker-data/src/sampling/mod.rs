@@ -8,6 +8,9 @@
 //! in candidate-task order), sorted descending with ties kept in index order. That is what `torch.argsort`
 //! (`descending=True`) does on CPU for up to 16 elements (insertion sort; MixInstruct has 11 candidates); for
 //! longer inputs torch's unstable sort may order ties differently, we keep index order.
+//!
+//! The torch facts the tests hard-code (tie order, step truncation, slicing) are checked against torch by
+//! `tests/data/check_torch_semantics.py`.
 
 mod candidates;
 mod modes;
