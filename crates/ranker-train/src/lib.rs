@@ -4,3 +4,4 @@
 //! data sharding, rank-0-only writes) plug into it through `ranker-dist`.
 
 pub mod config;
+pub mod optim;
