@@ -96,8 +96,8 @@ pub fn render(
     let _ = writeln!(out, "{headline}");
     let _ = writeln!(
         out,
-        "{:>6}  {:<20} {:>8}  {:<20} {}",
-        "rank", "host", "pid", "status", "ended by"
+        "{:>6}  {:<20} {:>8}  {:<20} ended by",
+        "rank", "host", "pid", "status"
     );
     for r in rows {
         let status = r
