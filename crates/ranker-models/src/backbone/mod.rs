@@ -1,0 +1,13 @@
+//! Pretrained encoders: DeBERTa-v2/v3, BERT and RoBERTa, each mirroring transformers' modules so that
+//! Hugging Face checkpoints load with a near-identity key map.
+
+mod activation;
+mod base;
+pub mod bert;
+pub mod deberta_v2;
+mod init;
+pub mod roberta;
+
+pub use activation::HiddenAct;
+pub use base::{Backbone, BackboneConfig, BackboneInput, BackboneOutput, ConfigIssue};
+pub use init::NewRowInit;

@@ -1,0 +1,30 @@
+//! Models of llm-ranker: pretrained encoder backbones (DeBERTa-v2/v3, BERT, RoBERTa) written in burn
+//! and generic over its `Backend`, Hugging Face checkpoint loading and export, the tokenizer with the
+//! rankers' marker tokens, and the library half of `ranker encode`.
+//!
+//! The backbones mirror transformers' modules (field names are HF key segments), so HF checkpoints
+//! load with a near-identity key map ([`hf`]) and their `last_hidden_state` matches transformers' within
+//! float noise (the parity fixtures under `tests/fixtures/models/` are made by
+//! `tests/fixtures/make_model_fixtures.py`).
+//!
+//! This crate does not read datasets or run training loops, and never prints: logs go through
+//! `tracing`.
+
+#![warn(missing_docs)]
+
+pub mod backbone;
+pub mod encode;
+mod error;
+pub mod hf;
+mod io;
+pub mod tokenizer;
+
+pub use backbone::{
+    Backbone, BackboneConfig, BackboneInput, BackboneOutput, ConfigIssue, HiddenAct, NewRowInit,
+};
+pub use error::LoadError;
+pub use hf::{
+    backbone_state_dict, load_backbone, load_backbone_weights, read_safetensors,
+    read_safetensors_filtered, write_safetensors, UnusedKeys,
+};
+pub use tokenizer::{add_marker_tokens, load_tokenizer, tokenizer_len};
