@@ -235,4 +235,24 @@ pub enum LoadError {
         /// What is out of range.
         reason: String,
     },
+    /// A reference-layout ranker checkpoint has no backbone `config.json` and no base model directory was given.
+    #[error("{dir}: config.json is not a backbone config; pass the directory of the base model `{model_name}` (its config.json and tokenizer)")]
+    MissingBackboneConfig {
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// The ranker config's `model_name`.
+        model_name: String,
+    },
+    /// `added_tokens.json` gives a marker another id than the tokenizer does.
+    #[error("{path}: token `{token}` has id {expected} there but {found} in the tokenizer")]
+    MarkerIdMismatch {
+        /// The `added_tokens.json` file.
+        path: PathBuf,
+        /// The token.
+        token: String,
+        /// Its id in the file.
+        expected: u64,
+        /// Its id in the tokenizer.
+        found: u32,
+    },
 }

@@ -13,10 +13,14 @@
 #![warn(missing_docs)]
 
 pub mod backbone;
+pub mod checkpoint;
+pub mod collate;
 pub mod encode;
 mod error;
 pub mod hf;
 mod io;
+pub mod loss;
+pub mod ranker;
 pub mod tokenizer;
 
 pub use backbone::{

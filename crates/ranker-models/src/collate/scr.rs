@@ -1,0 +1,147 @@
+//! SummaReranker collation (`SCRCollator`).
+// https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/collator.py#L56
+
+use std::path::Path;
+
+use super::markers::{DUAL_CANDIDATE_PREFIX, DUAL_SOURCE_PREFIX};
+use super::pair::RankText;
+use super::text_encoder::{TextEncoder, TokenizerSettings};
+use super::token_matrix::TokenMatrix;
+use crate::error::LoadError;
+
+/// A SummaReranker batch: one row per (item, candidate).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScrBatch {
+    /// `[items · n_candidates, max_length]`, item-major, padded to the collator's `max_length` as the reference.
+    pub tokens: TokenMatrix,
+    /// Number of items.
+    pub n_items: usize,
+    /// Candidates per item (the same for every item).
+    pub n_candidates: usize,
+}
+
+/// SummaReranker's collation, exactly as the reference's `SCRCollator`:
+///
+/// ```text
+/// s  = decode(encode(source,    max_length = source_maxlength),    skip_special_tokens)     text-level truncation
+/// c  = decode(encode(candidate, max_length = candidate_maxlength), skip_special_tokens)
+/// row = encode("<source>" + s + SEP_TEXT + "<candidate>" + c,
+///              max_length = min(model_max_length, source_maxlength + candidate_maxlength + 3), padding = max_length)
+/// ```
+/// `SEP_TEXT` is the separator's text (`[SEP]`, `</s>`), which tokenizes back to the separator. `<source>` and
+/// `<candidate>` are **not** added tokens here: they tokenize as ordinary sub-words. SummaReranker pools the first
+/// token, so no marker handling is needed.
+#[derive(Clone, Debug)]
+pub struct ScrCollator {
+    encoder: TextEncoder,
+    source_maxlength: usize,
+    candidate_maxlength: usize,
+    max_length: usize,
+}
+
+impl ScrCollator {
+    /// # Errors
+    /// If a max length cannot hold the special tokens plus one token.
+    pub fn new(
+        encoder: TextEncoder,
+        source_maxlength: usize,
+        candidate_maxlength: usize,
+    ) -> Result<Self, LoadError> {
+        let min = encoder.min_max_length();
+        for (key, value) in [
+            ("source_maxlength", source_maxlength),
+            ("candidate_maxlength", candidate_maxlength),
+        ] {
+            if value < min {
+                return Err(LoadError::LengthBudget { key, value, min });
+            }
+        }
+        let joint = source_maxlength + candidate_maxlength + 3;
+        let max_length = encoder
+            .settings()
+            .model_max_length
+            .map_or(joint, |m| m.min(joint));
+        if max_length < min {
+            return Err(LoadError::LengthBudget {
+                key: "model_max_length",
+                value: max_length,
+                min,
+            });
+        }
+        Ok(Self {
+            encoder,
+            source_maxlength,
+            candidate_maxlength,
+            max_length,
+        })
+    }
+
+    /// Loads the tokenizer files in `dir`.
+    pub fn from_dir(
+        dir: &Path,
+        source_maxlength: usize,
+        candidate_maxlength: usize,
+    ) -> Result<Self, LoadError> {
+        let tokenizer = crate::tokenizer::load_tokenizer(dir)?;
+        let encoder = TextEncoder::new(tokenizer, TokenizerSettings::from_dir(dir)?, dir)?;
+        Self::new(encoder, source_maxlength, candidate_maxlength)
+    }
+
+    /// The text encoder.
+    pub fn encoder(&self) -> &TextEncoder {
+        &self.encoder
+    }
+
+    /// The padded row length.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    fn truncate_text(
+        &self,
+        text: &str,
+        max_length: usize,
+        index: usize,
+    ) -> Result<String, LoadError> {
+        let ids = self.encoder.encode_truncated(text, max_length, index)?;
+        self.encoder.decode(&ids, index)
+    }
+
+    /// Tokenizes and lays out a batch.
+    ///
+    /// # Errors
+    /// A tokenizer failure, or items with different candidate counts (named by index).
+    pub fn collate(&self, items: &[RankText<'_>]) -> Result<ScrBatch, LoadError> {
+        let n_candidates = items.first().map_or(0, |i| i.candidates.len());
+        let sep = &self.encoder.special().sep_text;
+        let mut rows = Vec::with_capacity(items.len() * n_candidates);
+        for (index, item) in items.iter().enumerate() {
+            if item.candidates.len() != n_candidates {
+                return Err(LoadError::CandidateCount {
+                    item: index,
+                    found: item.candidates.len(),
+                    expected: n_candidates,
+                });
+            }
+            let source = self.truncate_text(item.source, self.source_maxlength, index)?;
+            for candidate in &item.candidates {
+                let candidate = self.truncate_text(candidate, self.candidate_maxlength, index)?;
+                let text =
+                    format!("{DUAL_SOURCE_PREFIX}{source}{sep}{DUAL_CANDIDATE_PREFIX}{candidate}");
+                rows.push(
+                    self.encoder
+                        .encode_truncated(&text, self.max_length, index)?,
+                );
+            }
+        }
+        Ok(ScrBatch {
+            tokens: TokenMatrix::from_rows(
+                &rows,
+                self.encoder.special().pad,
+                Some(self.max_length),
+            ),
+            n_items: items.len(),
+            n_candidates,
+        })
+    }
+}
