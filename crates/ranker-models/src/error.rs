@@ -255,4 +255,12 @@ pub enum LoadError {
         /// Its id in the tokenizer.
         found: u32,
     },
+    /// A candidate selection does not have one row per item.
+    #[error("{found} candidate selections given for {expected} items")]
+    SelectionCount {
+        /// Selections given.
+        found: usize,
+        /// Items in the batch.
+        expected: usize,
+    },
 }

@@ -20,6 +20,59 @@ pub struct ScrBatch {
     pub n_candidates: usize,
 }
 
+impl ScrBatch {
+    /// Keeps, for every item `b`, the candidates `selected[b]` in that order (training-time sub-sampling; compute
+    /// labels over all candidates first).
+    ///
+    /// # Errors
+    /// If `selected` does not have one row per item, rows differ in length, or a candidate is out of range.
+    pub fn select(&self, selected: &[Vec<usize>]) -> Result<ScrBatch, LoadError> {
+        let keep = selected.first().map_or(0, Vec::len);
+        if selected.len() != self.n_items {
+            return Err(LoadError::SelectionCount {
+                found: selected.len(),
+                expected: self.n_items,
+            });
+        }
+        let mut rows = Vec::with_capacity(self.n_items * keep);
+        for (item, row) in selected.iter().enumerate() {
+            if row.len() != keep {
+                return Err(LoadError::CandidateCount {
+                    item,
+                    found: row.len(),
+                    expected: keep,
+                });
+            }
+            for &c in row {
+                if c >= self.n_candidates {
+                    return Err(LoadError::PairIndex {
+                        item,
+                        reason: format!("candidate {c} of {}", self.n_candidates),
+                    });
+                }
+                rows.push(item * self.n_candidates + c);
+            }
+        }
+        let cols = self.tokens.cols;
+        let mut ids = Vec::with_capacity(rows.len() * cols);
+        let mut mask = Vec::with_capacity(rows.len() * cols);
+        for &r in &rows {
+            ids.extend_from_slice(self.tokens.row_ids(r));
+            mask.extend_from_slice(self.tokens.row_mask(r));
+        }
+        Ok(ScrBatch {
+            tokens: TokenMatrix {
+                ids,
+                mask,
+                rows: rows.len(),
+                cols,
+            },
+            n_items: self.n_items,
+            n_candidates: keep,
+        })
+    }
+}
+
 /// SummaReranker's collation, exactly as the reference's `SCRCollator`:
 ///
 /// ```text
