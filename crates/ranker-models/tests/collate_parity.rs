@@ -61,6 +61,13 @@ fn base_tokenizer() -> PairTokenizer {
     PairTokenizer::from_dir(&fixtures().join("base")).unwrap()
 }
 
+/// The tokenizer directory a case was made with (relative to `tests/fixtures`).
+fn tokenizer_dir(case: &Value) -> std::path::PathBuf {
+    fixtures()
+        .join("..")
+        .join(case["tokenizer"].as_str().unwrap())
+}
+
 #[test]
 fn pair_ranker_collation_matches_the_reference() {
     let json = read_json("collate.json");
@@ -68,7 +75,7 @@ fn pair_ranker_collation_matches_the_reference() {
     for case in json["cases"].as_array().unwrap() {
         let smax = case["source_maxlength"].as_u64().unwrap() as usize;
         let cmax = case["candidate_maxlength"].as_u64().unwrap() as usize;
-        let tokenizer = base_tokenizer();
+        let tokenizer = PairTokenizer::from_dir(&tokenizer_dir(case)).unwrap();
         assert_eq!(
             tokenizer.markers().all().to_vec(),
             ints(&case["marker_ids"])
@@ -76,7 +83,7 @@ fn pair_ranker_collation_matches_the_reference() {
         let collator = PairCollator::new(tokenizer, smax, cmax).unwrap();
         let collated = collator.collate(&rank_texts(&items)).unwrap();
         let expected = &case["pair"];
-        let what = format!("{smax}/{cmax}");
+        let what = format!("{} {smax}/{cmax}", case["tokenizer"]);
         assert_matrix(
             &collated.source,
             &expected["source_ids"],
@@ -130,7 +137,8 @@ fn pairrm_layout_matches_the_reference() {
     for case in json["cases"].as_array().unwrap() {
         let smax = case["source_maxlength"].as_u64().unwrap() as usize;
         let cmax = case["candidate_maxlength"].as_u64().unwrap() as usize;
-        let layout = PairRmLayout::new(base_tokenizer(), smax, cmax).unwrap();
+        let tokenizer = PairTokenizer::from_dir(&tokenizer_dir(case)).unwrap();
+        let layout = PairRmLayout::new(tokenizer, smax, cmax).unwrap();
         let texts: Vec<PairText<'_>> = case["pair"]["pairs"]
             .as_array()
             .unwrap()
@@ -162,7 +170,7 @@ fn summa_reranker_collation_matches_the_reference() {
     for case in json["cases"].as_array().unwrap() {
         let smax = case["source_maxlength"].as_u64().unwrap() as usize;
         let cmax = case["candidate_maxlength"].as_u64().unwrap() as usize;
-        let collator = ScrCollator::from_dir(&fixtures().join("base"), smax, cmax).unwrap();
+        let collator = ScrCollator::from_dir(&tokenizer_dir(case), smax, cmax).unwrap();
         let batch = collator.collate(&rank_texts(&items)).unwrap();
         assert_eq!((batch.n_items, batch.n_candidates), (3, 3));
         assert_matrix(
@@ -182,7 +190,7 @@ fn simcls_collation_matches_the_reference() {
     for case in json["cases"].as_array().unwrap() {
         let smax = case["source_maxlength"].as_u64().unwrap() as usize;
         let cmax = case["candidate_maxlength"].as_u64().unwrap() as usize;
-        let collator = DualCollator::from_dir(&fixtures().join("base"), smax, cmax).unwrap();
+        let collator = DualCollator::from_dir(&tokenizer_dir(case), smax, cmax).unwrap();
         let expected = &case["dual"];
         let tok = collator.encoder().tokenizer();
         let ids = vec![
