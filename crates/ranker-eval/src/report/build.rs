@@ -197,7 +197,7 @@ pub fn build_report(input: ReportInput<'_>) -> Result<Report, EvalError> {
                     .iter()
                     .map(|i| predictions[i.position].ranks.as_slice())
                     .collect();
-                Some(judged.correlations(examples, &ranks)?)
+                Some(judged.correlations(&ranks)?)
             } else {
                 None
             };
@@ -369,7 +369,7 @@ fn baseline_rows(
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 let refs: Vec<&[u32]> = ranks.iter().map(Vec::as_slice).collect();
-                Some(j.correlations(examples, &refs)?)
+                Some(j.correlations(&refs)?)
             }
             None => None,
         };

@@ -144,6 +144,19 @@ pub(crate) fn judged_items(
     let Some(first) = items.first() else {
         return Ok(None);
     };
+    // Correlations and the per-model rows compare candidates per model across items (the reference asserts it).
+    for item in &items[1..] {
+        if item.models != first.models {
+            return Err(EvalError::ModelsDiffer {
+                index: item.position,
+                id: examples[item.position].id.clone(),
+                found: item.models.clone(),
+                expected: first.models.clone(),
+                first_index: first.position,
+                what: "rank correlation with GPT ranks",
+            });
+        }
+    }
     let opponents = options
         .beat_models
         .clone()
@@ -259,26 +272,9 @@ impl Judged {
             .map_err(|e| EvalError::at_item(item.position, &examples[item.position].id, e))
     }
 
-    /// Correlations of `ranks[i]` (a ranking of judged item `i`'s candidates) with the GPT ranks. Needs the same
-    /// candidate models, in the same order, in every judged item (the reference asserts it).
-    pub fn correlations(
-        &self,
-        examples: &[Example],
-        ranks: &[&[u32]],
-    ) -> Result<Correlations, EvalError> {
-        let first = &self.items[0];
-        for item in &self.items[1..] {
-            if item.models != first.models {
-                return Err(EvalError::ModelsDiffer {
-                    index: item.position,
-                    id: examples[item.position].id.clone(),
-                    found: item.models.clone(),
-                    expected: first.models.clone(),
-                    first_index: first.position,
-                    what: "rank correlation with GPT ranks",
-                });
-            }
-        }
+    /// Correlations of `ranks[i]` (a ranking of judged item `i`'s candidates) with the GPT ranks (the judged items
+    /// have the same candidate models in the same order: [`judged_items`] checks it).
+    pub fn correlations(&self, ranks: &[&[u32]]) -> Result<Correlations, EvalError> {
         let metric = |what| move |source: MetricsError| EvalError::Metric { what, source };
         let hypothesis = Matrix::from_rank_rows(ranks).map_err(metric("rank correlations"))?;
         let gpt: Vec<&[u32]> = self.items.iter().map(|i| i.ranks.as_slice()).collect();

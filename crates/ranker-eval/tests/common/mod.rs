@@ -23,11 +23,19 @@ pub fn load_json(rel: &str) -> Value {
 }
 
 pub fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 pub fn u32s(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 pub fn matrix(v: &Value) -> Vec<Vec<f64>> {
@@ -79,7 +87,12 @@ impl PairScorer for TableScorer {
         let codes = item
             .candidates
             .iter()
-            .map(|c| texts.iter().position(|t| t == c).unwrap_or_else(|| panic!("text {c:?}")))
+            .map(|c| {
+                texts
+                    .iter()
+                    .position(|t| t == c)
+                    .unwrap_or_else(|| panic!("text {c:?}"))
+            })
             .collect();
         Ok(TableItem {
             key: key.to_owned(),
@@ -97,4 +110,73 @@ impl PairScorer for TableScorer {
             })
             .collect())
     }
+}
+
+/// Runs `body(rank, collective)` on `world` threads joined by a [`ranker_dist::HostCollective`] ring over
+/// loopback TCP (a real store server, as the launcher hosts it); returns each rank's result in rank order.
+pub fn run_ring<R: Send + 'static>(
+    world: usize,
+    body: impl Fn(usize, &mut dyn ranker_dist::Collective) -> R + Send + Sync + 'static,
+) -> Vec<R> {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use ranker_dist::{HostCollective, StoreClient, StoreServer};
+
+    const TOKEN: &str = "eval-test";
+    let server = StoreServer::bind("127.0.0.1:0", TOKEN).unwrap();
+    let addr = server.local_addr().to_string();
+    let body = Arc::new(body);
+    let handles: Vec<_> = (0..world)
+        .map(|rank| {
+            let addr = addr.clone();
+            let body = Arc::clone(&body);
+            std::thread::spawn(move || {
+                let store = StoreClient::connect(&addr, TOKEN, Duration::from_secs(30)).unwrap();
+                let mut coll = HostCollective::connect(
+                    &store,
+                    "eval",
+                    rank,
+                    world,
+                    TOKEN,
+                    Duration::from_secs(60),
+                )
+                .unwrap();
+                body(rank, &mut coll)
+            })
+        })
+        .collect();
+    let out = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    drop(server);
+    out
+}
+
+/// A synthetic MixInstruct-format dataset (ranker-data's generator), loaded with every metric it has.
+pub fn synth_dataset(
+    dir: &std::path::Path,
+    n_items: usize,
+    n_candidates: usize,
+) -> ranker_data::Dataset {
+    let options = ranker_data::SynthOptions {
+        n_items,
+        n_candidates,
+        seed: 7,
+        cmp_fraction: 0.6,
+        ..Default::default()
+    };
+    let items = ranker_data::synth_items(options).unwrap();
+    let path = dir.join("synth.jsonl");
+    ranker_data::atomic::write_jsonl(&path, &items).unwrap();
+    ranker_data::Dataset::load(&path, &ranker_data::LoadOptions::default()).unwrap()
+}
+
+/// The report as JSON without its `timings` (the only part that may depend on the world size).
+pub fn report_without_timings(report: &ranker_eval::Report) -> Value {
+    let mut value = serde_json::to_value(report).unwrap();
+    value
+        .as_object_mut()
+        .unwrap()
+        .remove("timings")
+        .expect("timings present");
+    value
 }
