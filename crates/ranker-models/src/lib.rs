@@ -28,7 +28,8 @@ pub use backbone::{
 };
 pub use error::LoadError;
 pub use hf::{
-    backbone_state_dict, load_backbone, load_backbone_weights, read_safetensors,
-    read_safetensors_filtered, write_safetensors, UnusedKeys,
+    backbone_gradients, backbone_state_dict, load_backbone, load_backbone_weights,
+    load_backbone_with_config, read_safetensors, read_safetensors_filtered, write_safetensors,
+    UnusedKeys,
 };
 pub use tokenizer::{add_marker_tokens, load_tokenizer, tokenizer_len};

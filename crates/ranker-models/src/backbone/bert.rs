@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::activation::HiddenAct;
 use super::base::{BackboneInput, BackboneOutput, ConfigIssue};
 use super::init;
+use super::padding::embed_with_padding_idx;
 
 fn default_vocab_size() -> usize {
     30522
@@ -120,7 +121,9 @@ pub struct BertConfig {
 impl BertConfig {
     /// Checks that the config describes a model this module implements.
     pub(crate) fn validate(&self) -> Result<(), ConfigIssue> {
-        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
             return Err(ConfigIssue::new(
                 "num_attention_heads",
                 format!(
@@ -199,6 +202,8 @@ pub struct BertEmbeddings<B: Backend> {
     pub layer_norm: LayerNorm<B>,
     /// `hidden_dropout_prob`.
     pub dropout: Dropout,
+    /// `pad_token_id`: the word-embedding row that gets no gradient (torch's `padding_idx`).
+    pub padding_idx: Option<u32>,
 }
 
 impl<B: Backend> BertEmbeddings<B> {
@@ -229,6 +234,7 @@ impl<B: Backend> BertEmbeddings<B> {
             ),
             layer_norm: init::layer_norm(config.hidden_size, config.layer_norm_eps, device),
             dropout: init::dropout(config.hidden_dropout_prob),
+            padding_idx: config.pad_token_id,
         }
     }
 
@@ -252,7 +258,10 @@ impl<B: Backend> BertEmbeddings<B> {
             seq <= max_positions,
             "sequence length {seq} exceeds max_position_embeddings {max_positions}"
         );
-        let words = self.word_embeddings.forward(input_ids);
+        let words = match self.padding_idx {
+            Some(pad) => embed_with_padding_idx(&self.word_embeddings, input_ids, pad),
+            None => self.word_embeddings.forward(input_ids),
+        };
         let token_types = match token_type_ids {
             Some(ids) => self.token_type_embeddings.forward(ids),
             None => self
@@ -303,7 +312,7 @@ impl<B: Backend> BertSelfAttention<B> {
 
     /// # Shapes
     /// - hidden_states: `[batch, seq, hidden]`
-    /// - attention_bias: `[batch, 1, 1, seq]` (see [`key_padding_bias`])
+    /// - attention_bias: `[batch, heads or 1, seq or 1, seq]` (see [`key_padding_bias`])
     /// - output: `[batch, seq, hidden]`
     pub fn forward(
         &self,
@@ -316,8 +325,9 @@ impl<B: Backend> BertSelfAttention<B> {
         let split_heads =
             |x: Tensor<B, 3>| x.reshape([batch, seq, heads, head_dim]).swap_dims(1, 2);
         // Scaling the queries instead of the [seq, seq] scores is the same up to rounding and cheaper.
-        let query = split_heads(self.query.forward(hidden_states.clone()))
-            * (1.0 / (head_dim as f64).sqrt());
+        let query = split_heads(
+            self.query.forward(hidden_states.clone()) * (1.0 / (head_dim as f64).sqrt()),
+        );
         let key = split_heads(self.key.forward(hidden_states.clone()));
         let value = split_heads(self.value.forward(hidden_states));
         let scores = query.matmul(key.swap_dims(2, 3)) + attention_bias;
@@ -504,7 +514,15 @@ impl<B: Backend> BertEncoder<B> {
         hidden_states: Tensor<B, 3>,
         attention_mask: Tensor<B, 2, Int>,
     ) -> Tensor<B, 3> {
-        let bias = key_padding_bias(attention_mask);
+        let [batch, seq, _] = hidden_states.dims();
+        let heads = self
+            .layer
+            .first()
+            .map_or(1, |l| l.attention.self_attn.num_attention_heads);
+        // Materialised for every head and query once per forward: burn-flex adds same-shape
+        // contiguous tensors in place with SIMD but walks a broadcast operand element by element.
+        let bias = Tensor::zeros([batch, heads, seq, seq], &hidden_states.device())
+            + key_padding_bias(attention_mask);
         self.layer
             .iter()
             .fold(hidden_states, |x, layer| layer.forward(x, bias.clone()))

@@ -31,12 +31,13 @@ use std::sync::{Arc, Mutex};
 
 use burn::module::Module;
 use burn::nn::{Dropout, Embedding, LayerNorm, Linear};
-use burn::tensor::{activation, backend::Backend, Int, Tensor, TensorData};
+use burn::tensor::{activation, backend::Backend, Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::activation::HiddenAct;
 use super::base::{BackboneInput, BackboneOutput, ConfigIssue};
 use super::init;
+use super::padding::embed_with_padding_idx;
 
 /// One relative attention term of `pos_att_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +223,9 @@ pub struct DebertaV2Config {
 impl DebertaV2Config {
     /// Checks that the config describes a model this module implements.
     pub(crate) fn validate(&self) -> Result<(), ConfigIssue> {
-        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
             return Err(ConfigIssue::new(
                 "num_attention_heads",
                 format!(
@@ -480,6 +483,8 @@ pub struct DebertaV2Embeddings<B: Backend> {
     pub layer_norm: LayerNorm<B>,
     /// `hidden_dropout_prob`.
     pub dropout: Dropout,
+    /// `pad_token_id`: the word-embedding row that gets no gradient (torch's `padding_idx`).
+    pub padding_idx: Option<u32>,
 }
 
 impl<B: Backend> DebertaV2Embeddings<B> {
@@ -500,6 +505,7 @@ impl<B: Backend> DebertaV2Embeddings<B> {
             embed_proj: (e != h).then(|| init::linear(e, h, false, std, device)),
             layer_norm: init::layer_norm(h, config.layer_norm_eps, device),
             dropout: init::dropout(config.hidden_dropout_prob),
+            padding_idx: config.pad_token_id,
         }
     }
 
@@ -517,7 +523,10 @@ impl<B: Backend> DebertaV2Embeddings<B> {
         attention_mask: Tensor<B, 2, Int>,
     ) -> Tensor<B, 3> {
         let [batch, seq] = input_ids.dims();
-        let mut embeddings = self.word_embeddings.forward(input_ids);
+        let mut embeddings = match self.padding_idx {
+            Some(pad) => embed_with_padding_idx(&self.word_embeddings, input_ids, pad),
+            None => self.word_embeddings.forward(input_ids),
+        };
         if let Some(positions) = &self.position_embeddings {
             let [max_positions, width] = positions.weight.dims();
             assert!(
@@ -604,13 +613,13 @@ impl<B: Backend> DisentangledSelfAttention<B> {
 
     /// # Shapes
     /// - hidden_states: `[batch, seq, hidden]`
-    /// - attention_bias: `[batch, 1, seq, seq]`, 0 where query and key are both tokens, `f32::MIN` elsewhere
+    /// - masked: `[batch, heads or 1, seq, seq]`, true unless query and key are both tokens
     /// - relative: see [`RelativeAttentionInput`]; required when `relative_attention`
     /// - output: `[batch, seq, hidden]`
     pub fn forward(
         &self,
         hidden_states: Tensor<B, 3>,
-        attention_bias: Tensor<B, 4>,
+        masked: Tensor<B, 4, Bool>,
         relative: Option<&RelativeAttentionInput<B>>,
     ) -> Tensor<B, 3> {
         let [batch, seq, hidden] = hidden_states.dims();
@@ -623,11 +632,12 @@ impl<B: Backend> DisentangledSelfAttention<B> {
 
         // Scaling the queries (and p2c's position queries) once equals transformers' division of
         // each score term by sqrt(head_dim · scale_factor), up to rounding.
-        let query = split_heads(self.query_proj.forward(hidden_states.clone())) * inv_scale;
+        let query = split_heads(self.query_proj.forward(hidden_states.clone()) * inv_scale);
         let key = split_heads(self.key_proj.forward(hidden_states.clone()));
         let value = split_heads(self.value_proj.forward(hidden_states));
-        let mut scores = query.clone().matmul(key.clone().swap_dims(2, 3));
 
+        // Q·Kᵀ plus the relative terms.
+        let mut scores = query.clone().matmul(key.clone().swap_dims(2, 3));
         if self.relative_attention && (self.c2p || self.p2c) {
             let relative = relative.expect("relative attention needs the relative embeddings");
             let rel = self.pos_dropout.forward(relative.embeddings.clone());
@@ -656,9 +666,8 @@ impl<B: Backend> DisentangledSelfAttention<B> {
             }
         }
 
-        let probs = self
-            .dropout
-            .forward(activation::softmax(scores + attention_bias, 3));
+        let scores = scores.mask_fill(masked, f32::MIN);
+        let probs = self.dropout.forward(activation::softmax(scores, 3));
         probs
             .matmul(value)
             .swap_dims(1, 2)
@@ -702,16 +711,16 @@ pub struct DebertaV2Attention<B: Backend> {
 impl<B: Backend> DebertaV2Attention<B> {
     /// # Shapes
     /// - hidden_states, output: `[batch, seq, hidden]`
-    /// - attention_bias: `[batch, 1, seq, seq]`
+    /// - masked: `[batch, heads or 1, seq, seq]`, true unless query and key are both tokens
     pub fn forward(
         &self,
         hidden_states: Tensor<B, 3>,
-        attention_bias: Tensor<B, 4>,
+        masked: Tensor<B, 4, Bool>,
         relative: Option<&RelativeAttentionInput<B>>,
     ) -> Tensor<B, 3> {
         let attended = self
             .self_attn
-            .forward(hidden_states.clone(), attention_bias, relative);
+            .forward(hidden_states.clone(), masked, relative);
         self.output.forward(attended, hidden_states)
     }
 }
@@ -803,16 +812,14 @@ impl<B: Backend> DebertaV2Layer<B> {
 
     /// # Shapes
     /// - hidden_states, output: `[batch, seq, hidden]`
-    /// - attention_bias: `[batch, 1, seq, seq]`
+    /// - masked: `[batch, heads or 1, seq, seq]`, true unless query and key are both tokens
     pub fn forward(
         &self,
         hidden_states: Tensor<B, 3>,
-        attention_bias: Tensor<B, 4>,
+        masked: Tensor<B, 4, Bool>,
         relative: Option<&RelativeAttentionInput<B>>,
     ) -> Tensor<B, 3> {
-        let attention_output = self
-            .attention
-            .forward(hidden_states, attention_bias, relative);
+        let attention_output = self.attention.forward(hidden_states, masked, relative);
         let intermediate = self.intermediate.forward(attention_output.clone());
         self.output.forward(intermediate, attention_output)
     }
@@ -899,13 +906,20 @@ impl<B: Backend> DebertaV2Encoder<B> {
     ) -> Tensor<B, 3> {
         let [batch, seq] = attention_mask.dims();
         let device = hidden_states.device();
-        // transformers: mask[b, i, j] = mask[b, i] · mask[b, j], masked scores set to finfo.min.
+        // transformers: masked[b, i, j] unless mask[b, i] · mask[b, j].
         let mask = attention_mask.float();
         let pair_mask = mask.clone().reshape([batch, 1, seq, 1]) * mask.reshape([batch, 1, 1, seq]);
-        let attention_bias = (pair_mask - 1.0) * f32::MAX;
+        let heads = self
+            .layer
+            .first()
+            .map_or(1, |l| l.attention.self_attn.num_attention_heads);
+        // transformers fills masked scores with finfo.min (masked_fill), so no gradient flows through
+        // them: padded query rows attend uniformly but pass nothing back. Materialised for every head
+        // once per forward: burn-flex then fills with SIMD instead of walking a broadcast mask.
+        let masked = (Tensor::zeros([batch, heads, seq, seq], &device) + pair_mask).equal_elem(0.0);
         let relative = self.relative_input(seq, &device);
         self.layer.iter().fold(hidden_states, |x, layer| {
-            layer.forward(x, attention_bias.clone(), relative.as_ref())
+            layer.forward(x, masked.clone(), relative.as_ref())
         })
     }
 }

@@ -6,6 +6,7 @@ mod base;
 pub mod bert;
 pub mod deberta_v2;
 mod init;
+mod padding;
 pub mod roberta;
 
 pub use activation::HiddenAct;

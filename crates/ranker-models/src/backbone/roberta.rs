@@ -13,6 +13,7 @@ use burn::tensor::{backend::Backend, Int, Tensor};
 use super::base::{BackboneInput, BackboneOutput};
 use super::bert::{BertConfig, BertEncoder};
 use super::init;
+use super::padding::embed_with_padding_idx;
 
 /// Position ids of RoBERTa: `cumsum(ids != pad) * (ids != pad) + pad`.
 ///
@@ -42,7 +43,8 @@ pub struct RobertaEmbeddings<B: Backend> {
     pub layer_norm: LayerNorm<B>,
     /// `hidden_dropout_prob`.
     pub dropout: Dropout,
-    /// `pad_token_id`.
+    /// `pad_token_id`: the padding position id, and the word- and position-embedding rows that get no
+    /// gradient (torch's `padding_idx`).
     pub padding_idx: u32,
 }
 
@@ -98,7 +100,7 @@ impl<B: Backend> RobertaEmbeddings<B> {
             self.padding_idx + 1
         );
         let position_ids = create_position_ids_from_input_ids(input_ids.clone(), self.padding_idx);
-        let words = self.word_embeddings.forward(input_ids);
+        let words = embed_with_padding_idx(&self.word_embeddings, input_ids, self.padding_idx);
         let token_types = match token_type_ids {
             Some(ids) => self.token_type_embeddings.forward(ids),
             None => self
@@ -108,7 +110,8 @@ impl<B: Backend> RobertaEmbeddings<B> {
                 .slice([0..1, 0..hidden])
                 .reshape([1, 1, hidden]),
         };
-        let positions = self.position_embeddings.forward(position_ids);
+        let positions =
+            embed_with_padding_idx(&self.position_embeddings, position_ids, self.padding_idx);
         let embeddings = words + token_types + positions;
         self.dropout.forward(self.layer_norm.forward(embeddings))
     }

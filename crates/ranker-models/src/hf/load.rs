@@ -60,6 +60,18 @@ pub fn load_backbone<B: Backend>(
     Ok((backbone, config))
 }
 
+/// Like [`load_backbone`], with a config of the caller's (e.g. the directory's `config.json` with other
+/// dropout probabilities); its shapes must match the checkpoint's.
+pub fn load_backbone_with_config<B: Backend>(
+    dir: &Path,
+    config: &BackboneConfig,
+    device: &B::Device,
+) -> Result<Backbone<B>, LoadError> {
+    let file = find_weights(dir)?;
+    let (backbone, _) = load_weights(config.init(device), &file, Prefix::Auto, device)?;
+    Ok(backbone)
+}
+
 /// Loads backbone weights from a `.safetensors` or PyTorch (`.bin`/`.pt`) file whose backbone keys
 /// start with `prefix` (`"deberta."`, `"bert."`, `""`, or `"pretrained_model."` for PairRM-layout
 /// checkpoints).

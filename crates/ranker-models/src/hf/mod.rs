@@ -9,6 +9,8 @@ mod load;
 mod remap;
 mod safetensors_io;
 
-pub use export::backbone_state_dict;
-pub use load::{find_weights, load_backbone, load_backbone_weights, UnusedKeys};
+pub use export::{backbone_gradients, backbone_state_dict};
+pub use load::{
+    find_weights, load_backbone, load_backbone_weights, load_backbone_with_config, UnusedKeys,
+};
 pub use safetensors_io::{read_safetensors, read_safetensors_filtered, write_safetensors};
