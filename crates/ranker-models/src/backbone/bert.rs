@@ -312,7 +312,8 @@ impl<B: Backend> BertSelfAttention<B> {
 
     /// # Shapes
     /// - hidden_states: `[batch, seq, hidden]`
-    /// - attention_bias: `[batch, heads or 1, seq or 1, seq]` (see [`key_padding_bias`])
+    /// - attention_bias: `[batch, heads or 1, seq or 1, seq]`: 0 for keys to attend to, `f32::MIN`
+    ///   for padding
     /// - output: `[batch, seq, hidden]`
     pub fn forward(
         &self,
@@ -384,7 +385,7 @@ pub struct BertAttention<B: Backend> {
 impl<B: Backend> BertAttention<B> {
     /// # Shapes
     /// - hidden_states, output: `[batch, seq, hidden]`
-    /// - attention_bias: `[batch, 1, 1, seq]`
+    /// - attention_bias: `[batch, heads or 1, seq or 1, seq]`
     pub fn forward(
         &self,
         hidden_states: Tensor<B, 3>,
@@ -477,7 +478,7 @@ impl<B: Backend> BertLayer<B> {
 
     /// # Shapes
     /// - hidden_states, output: `[batch, seq, hidden]`
-    /// - attention_bias: `[batch, 1, 1, seq]`
+    /// - attention_bias: `[batch, heads or 1, seq or 1, seq]`
     pub fn forward(
         &self,
         hidden_states: Tensor<B, 3>,

@@ -18,12 +18,14 @@
 //! not part of the backbone.
 //!
 //! Like transformers v5.24 (and unlike the 4.x `XSoftmax`, which zeroed them), padded query rows
-//! attend uniformly to every key; valid positions are the same under both.
+//! attend uniformly to every key; valid positions are the same under both. As in both, masked scores
+//! are filled (not offset), so no gradient flows through them.
 //!
 //! Speed notes: queries are scaled once instead of every score matrix; the relative embeddings are
 //! cut to the rows a sequence length can reach before they are normalised and projected; the c2p and
 //! p2c terms are read out of their `[seq, rows]` products with one flat `select` each, whose index
-//! (a function of the sequence length only) is cached.
+//! (a function of the sequence length only) is cached; the attention mask is expanded to every head
+//! once per forward pass rather than broadcast in every layer.
 
 use std::collections::HashMap;
 use std::fmt;
