@@ -17,13 +17,16 @@
 //! - [`reward`]: PairRM-style use as a reward model — rank, compare, rank with a reference, best-of-n — over
 //!   streams of items.
 //!
-//! What it does not do: read data or config files, build or load models (an adapter implementing [`PairScorer`]
-//! does), print (it logs through `tracing`).
+//! - [`PairRankerScorer`]: the burn PairRanker of `ranker-models` as a [`PairScorer`] (per-item collation,
+//!   pair rows from many items in one forward, loading from a checkpoint directory).
+//!
+//! What it does not do: read data or config files, train or define models, print (it logs through `tracing`).
 //!
 //! Agreement with the reference is proven by the fixtures in `tests/fixtures/eval/`, written by
 //! `tests/fixtures/make_eval_fixtures.py` from the `llm-blender` package's own functions.
 
 pub mod inference;
+pub mod model;
 pub mod report;
 pub mod reward;
 pub mod scorer;
@@ -43,6 +46,7 @@ pub use inference::{
     InferenceStats, PairMode,
 };
 pub use item::{BubbleStep, ItemPrediction, ItemText, PredictionLine};
+pub use model::PairRankerScorer;
 pub use output::{write_eval_outputs, PREDICTIONS_FILE, REPORT_FILE};
 pub use report::{render_table, selection_metrics, GptOptions, Report, SelectionMetrics};
 pub use rng::item_permutation;
