@@ -19,22 +19,6 @@ pub enum EvalError {
         /// Its candidate count.
         found: usize,
     },
-    /// An item whose candidate count differs from the first one's where a rectangle is needed.
-    #[error("item {index} (id {id:?}): {found} candidates, but {what} needs {expected} (as item {first_index})")]
-    NotRectangular {
-        /// 0-based index of the item in the input.
-        index: usize,
-        /// The item's id.
-        id: String,
-        /// Its candidate count.
-        found: usize,
-        /// The count of the first item.
-        expected: usize,
-        /// Index of the item the count was taken from.
-        first_index: usize,
-        /// What needs the rectangle.
-        what: &'static str,
-    },
     /// An item whose candidate models differ from the first evaluated item's where the same models are needed.
     #[error(
         "item {index} (id {id:?}): candidate models {found:?} differ from item {first_index}'s {expected:?}; \

@@ -96,7 +96,9 @@ pub struct Report {
     /// Bubble mode: passes per item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_runs: Option<usize>,
-    /// Scored requests over all ranks (pair rows for PairRanker).
+    /// Comparisons requested over all ranks (one pair row each in the reference: `n(n−1)` per item in full mode,
+    /// `2(n−1)` per run in bubble mode); items for a listwise ranker. [`PairRankerScorer`](crate::PairRankerScorer)
+    /// runs a pair of identical token rows only once, so its model may do fewer.
     pub forwards: u64,
     /// The metrics, in task order.
     pub metrics: Vec<String>,
