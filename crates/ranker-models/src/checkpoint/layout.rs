@@ -126,7 +126,9 @@ pub(crate) fn resolve(
             path: dir.join("tokenizer.json"),
             source: std::io::Error::new(
                 std::io::ErrorKind::NotFound,
-                "no tokenizer.json in the checkpoint or the base model directory",
+                "no tokenizer.json in the checkpoint or the base model directory (a checkpoint with only \
+                 spm.model: convert it once with transformers, \
+                 AutoTokenizer.from_pretrained(dir).save_pretrained(dir))",
             ),
         });
     };

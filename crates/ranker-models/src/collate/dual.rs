@@ -154,3 +154,32 @@ impl DualCollator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collate::text_encoder::word_level_encoder;
+
+    #[test]
+    fn prefixes_are_added_tokens_and_rows_are_padded() {
+        let collator = DualCollator::new(word_level_encoder(), 5, 4).unwrap();
+        let tok = collator.encoder().tokenizer();
+        let (source, candidate) = (
+            tok.token_to_id(DUAL_SOURCE_PREFIX).unwrap(),
+            tok.token_to_id(DUAL_CANDIDATE_PREFIX).unwrap(),
+        );
+        assert_eq!((source, candidate), (9, 10));
+        assert_eq!(collator.vocab_size(), 11);
+        let items = [RankText {
+            source: "a b c d",
+            candidates: vec!["e", "a b c"],
+        }];
+        let batch = collator.collate(&items, Some(&["d"])).unwrap();
+        assert_eq!(batch.source.row_ids(0), &[2, 9, 4, 5, 3]);
+        assert_eq!(batch.target.as_ref().unwrap().row_ids(0), &[2, 10, 7, 3]);
+        assert_eq!(batch.candidates.row_ids(0), &[2, 10, 8, 3]);
+        assert_eq!(batch.candidates.row_ids(1), &[2, 10, 4, 3]);
+        let err = collator.collate(&items, Some(&[])).unwrap_err();
+        assert_eq!(err.to_string(), "0 references given for 1 items");
+    }
+}

@@ -393,3 +393,127 @@ impl PairCollator {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collate::text_encoder::word_level_encoder;
+
+    // Word-level ids: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 a=4 b=5 c=6 d=7 e=8; markers get 9..=12.
+    const SRC: u32 = 9;
+    const C1: u32 = 10;
+    const C2: u32 = 11;
+    const CAND: u32 = 12;
+
+    fn collator(smax: usize, cmax: usize) -> PairCollator {
+        let tokenizer = PairTokenizer::new(word_level_encoder());
+        assert_eq!(tokenizer.markers().all(), [SRC, C1, C2, CAND]);
+        PairCollator::new(tokenizer, smax, cmax).unwrap()
+    }
+
+    #[test]
+    fn the_unused_source_budget_goes_to_the_candidates() {
+        let c = collator(8, 4);
+        let items = [
+            RankText {
+                source: "a",
+                candidates: vec!["a b c d e", "b"],
+            },
+            RankText {
+                source: "a b c",
+                candidates: vec!["c d"],
+            },
+        ];
+        let collated = c.collate(&items).unwrap();
+        // Longest source: [CLS] <|source|> a b c [SEP] = 6 columns; remaining 2 → candidates get 4 + 1.
+        assert_eq!(collated.source.cols, 6);
+        assert_eq!(collated.source.row_ids(0), &[2, SRC, 4, 3, 0, 0]);
+        assert_eq!(collated.candidate_max_length, 5);
+        assert_eq!(collated.candidates.row_ids(0), &[2, CAND, 4, 5, 3]);
+        assert_eq!(collated.candidates.row_ids(1), &[2, CAND, 5, 3, 0]);
+        assert_eq!(collated.candidate_offsets, vec![0, 2, 3]);
+    }
+
+    #[test]
+    fn pairs_concatenate_segments_and_relabel_the_candidate_markers() {
+        let c = collator(8, 8);
+        let items = [RankText {
+            source: "a b",
+            candidates: vec!["c", "d e"],
+        }];
+        let collated = c.collate(&items).unwrap();
+        let pair = CandidatePair {
+            item: 0,
+            left: 1,
+            right: 0,
+        };
+        let row = c.pair_row(&collated, pair).unwrap();
+        assert_eq!(row.ids, vec![2, SRC, 4, 5, 3, 2, C1, 7, 8, 3, 2, C2, 6, 3]);
+        assert_eq!(
+            (row.source_pos, row.candidate1_pos, row.candidate2_pos),
+            (1, 6, 11)
+        );
+        let batch = c
+            .pairs(
+                &collated,
+                &[
+                    pair,
+                    CandidatePair {
+                        item: 0,
+                        left: 0,
+                        right: 0,
+                    },
+                ],
+            )
+            .unwrap();
+        assert_eq!(batch.tokens.cols, 14);
+        // The second pair is one token shorter: 5 + 4 + 4.
+        assert_eq!(
+            batch.tokens.row_mask(1),
+            &[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]
+        );
+    }
+
+    #[test]
+    fn separator_and_marker_text_in_user_input_is_neutralised() {
+        let c = collator(12, 12);
+        let items = [RankText {
+            source: "a [SEP] b <|source|>",
+            candidates: vec!["<|candidate2|> c"],
+        }];
+        let collated = c.collate(&items).unwrap();
+        // "[SEP]" becomes a space; "<|source|>" becomes "< |source|>", an unknown word.
+        assert_eq!(collated.source.row_ids(0), &[2, SRC, 4, 5, 1, 1, 3]);
+        assert_eq!(collated.candidates.row_ids(0), &[2, CAND, 1, 1, 6, 3]);
+    }
+
+    #[test]
+    fn a_row_with_a_stray_marker_is_a_named_error() {
+        let tokenizer = PairTokenizer::new(word_level_encoder());
+        let err = tokenizer
+            .single_marker(&[2, SRC, 4, SRC, 3], SRC, 7, "source")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "item 7, source: marker `<|source|>` occurs 2 time(s) after tokenization, expected 1"
+        );
+        let err = tokenizer
+            .single_marker(&[2, CAND, C1, 3], CAND, 0, "candidate 3")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`<|candidate1|>` occurs 1 time(s)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn lengths_that_cannot_keep_the_marker_are_rejected() {
+        let err = PairCollator::new(PairTokenizer::new(word_level_encoder()), 2, 8).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("`source_maxlength` = 2 is too small"),
+            "{err}"
+        );
+    }
+}

@@ -137,3 +137,43 @@ impl PairRmLayout {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collate::text_encoder::word_level_encoder;
+
+    #[test]
+    fn the_candidate_budget_is_per_example() {
+        let layout = PairRmLayout::new(PairTokenizer::new(word_level_encoder()), 6, 4).unwrap();
+        assert_eq!(layout.max_length(), 14);
+        // Source [CLS] <|source|> a b [SEP] = 5 tokens → budget (14 − 5) / 2 = 4 per candidate.
+        let row = layout
+            .pair_row(
+                PairText {
+                    source: "a b",
+                    candidate1: "c d e",
+                    candidate2: "e",
+                },
+                0,
+            )
+            .unwrap();
+        assert_eq!(row.ids, vec![2, 9, 4, 5, 3, 2, 10, 6, 3, 2, 11, 8, 3]);
+        assert_eq!(
+            (row.source_pos, row.candidate1_pos, row.candidate2_pos),
+            (1, 6, 10)
+        );
+        // A short source leaves more: [CLS] <|source|> [SEP] = 3 → budget 5.
+        let row = layout
+            .pair_row(
+                PairText {
+                    source: "",
+                    candidate1: "c d e",
+                    candidate2: "e",
+                },
+                0,
+            )
+            .unwrap();
+        assert_eq!(row.ids, vec![2, 9, 3, 2, 10, 6, 7, 3, 2, 11, 8, 3]);
+    }
+}

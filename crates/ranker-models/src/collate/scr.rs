@@ -198,3 +198,29 @@ impl ScrCollator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collate::text_encoder::word_level_encoder;
+
+    #[test]
+    fn source_and_candidate_are_truncated_as_text_then_joined_by_the_separator() {
+        let collator = ScrCollator::new(word_level_encoder(), 4, 3).unwrap();
+        assert_eq!(collator.max_length(), 10);
+        let items = [RankText {
+            source: "a b c d",
+            candidates: vec!["e d c", "b"],
+        }];
+        let batch = collator.collate(&items).unwrap();
+        // "a b" (4 − 2 specials) + "[SEP]" + "e"; "<source>"/"<candidate>" are not in the vocabulary: they stay
+        // glued to the neighbouring word ("<source>a" → [UNK]).
+        assert_eq!(batch.tokens.row_ids(0), &[2, 1, 5, 3, 1, 3, 0, 0, 0, 0]);
+        assert_eq!(batch.tokens.row_ids(1), &[2, 1, 5, 3, 1, 3, 0, 0, 0, 0]);
+        let picked = batch.select(&[vec![1]]).unwrap();
+        assert_eq!(picked.n_candidates, 1);
+        assert_eq!(picked.tokens.row_ids(0), batch.tokens.row_ids(1));
+        assert!(batch.select(&[vec![2]]).is_err());
+        assert!(batch.select(&[]).is_err());
+    }
+}

@@ -145,12 +145,18 @@ impl TextEncoder {
         let pad = match (&settings.pad_token, tokenizer.get_padding()) {
             (Some(text), _) => lookup("pad_token", text)?,
             (None, Some(padding)) => padding.pad_id,
-            (None, None) => {
-                return Err(unsupported(
-                    "pad_token",
-                    "no pad token: name one in tokenizer_config.json or configure padding in tokenizer.json".into(),
-                ))
-            }
+            // transformers' defaults for the supported families (BERT/DeBERTa, RoBERTa).
+            (None, None) => ["[PAD]", "<pad>"]
+                .iter()
+                .find_map(|t| tokenizer.token_to_id(t))
+                .ok_or_else(|| {
+                    unsupported(
+                        "pad_token",
+                        "no pad token: name one in tokenizer_config.json or configure padding in \
+                         tokenizer.json"
+                            .into(),
+                    )
+                })?,
         };
         let sep_text = tokenizer
             .id_to_token(sep)
@@ -260,9 +266,70 @@ fn clean_up_tokenization(text: &str) -> String {
         .replace(" 're", "'re")
 }
 
+/// A whitespace word-level tokenizer (`[PAD]`=0 `[UNK]`=1 `[CLS]`=2 `[SEP]`=3, words `a`…`e` = 4…8) with a
+/// `[CLS] $A [SEP]` template, for unit tests that need exact, hand-checkable ids.
+#[cfg(test)]
+pub(crate) fn word_level_encoder() -> TextEncoder {
+    let special = |id: u32, content: &str| {
+        serde_json::json!({"id": id, "content": content, "single_word": false, "lstrip": false,
+                           "rstrip": false, "normalized": false, "special": true})
+    };
+    let json = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null,
+        "added_tokens": [special(0, "[PAD]"), special(1, "[UNK]"), special(2, "[CLS]"), special(3, "[SEP]")],
+        "normalizer": null,
+        "pre_tokenizer": {"type": "WhitespaceSplit"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {
+                "[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
+                "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}
+            }
+        },
+        "decoder": null,
+        "model": {"type": "WordLevel", "unk_token": "[UNK]",
+                  "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "a": 4, "b": 5, "c": 6, "d": 7, "e": 8}}
+    });
+    let tokenizer: Tokenizer = json.to_string().parse().expect("valid tokenizer JSON");
+    let settings = TokenizerSettings {
+        pad_token: Some("[PAD]".into()),
+        ..TokenizerSettings::default()
+    };
+    TextEncoder::new(tokenizer, settings, Path::new("word-level")).expect("encoder")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn special_tokens_come_from_the_template() {
+        let encoder = word_level_encoder();
+        let special = encoder.special();
+        assert_eq!((special.cls, special.sep, special.pad), (Some(2), 3, 0));
+        assert_eq!(special.sep_text, "[SEP]");
+        assert_eq!(special.added_per_sequence, 2);
+        assert_eq!(encoder.min_max_length(), 3);
+    }
+
+    #[test]
+    fn truncation_keeps_the_special_tokens() {
+        let encoder = word_level_encoder();
+        assert_eq!(
+            encoder.encode_truncated("a b c d e", 4, 0).unwrap(),
+            vec![2, 4, 5, 3]
+        );
+        assert_eq!(
+            encoder.encode_truncated("a b", 9, 0).unwrap(),
+            vec![2, 4, 5, 3]
+        );
+        assert_eq!(encoder.decode(&[2, 4, 5, 3], 0).unwrap(), "a b");
+    }
 
     #[test]
     fn clean_up_matches_transformers_rules() {

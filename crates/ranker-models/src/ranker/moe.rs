@@ -149,6 +149,9 @@ impl<B: Backend> Moe<B> {
     ///
     /// # Shapes
     /// - `x`: `[batch, in]`
+    ///
+    /// # Panics
+    /// If [`GateNoise::Given`] does not hold one draw per task.
     pub fn forward(&self, x: Tensor<B, 2>, noise: GateNoise<B>) -> MoeOutput<B> {
         let [batch, _] = x.dims();
         let n_experts = self.num_experts();
@@ -160,6 +163,13 @@ impl<B: Backend> Moe<B> {
         );
         let mut outputs = Vec::with_capacity(self.n_tasks());
         let mut all_gates = Vec::with_capacity(self.n_tasks());
+        if let GateNoise::Given(draws) = &noise {
+            assert_eq!(
+                draws.len(),
+                self.n_tasks(),
+                "GateNoise::Given needs one [batch, num_experts] draw per task"
+            );
+        }
         let mut aux_loss = Tensor::<B, 1>::zeros([1], &device);
         for task in 0..self.n_tasks() {
             let clean = x.clone().matmul(self.w_gate[task].val());
