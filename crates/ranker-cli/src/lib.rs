@@ -16,7 +16,6 @@ pub use args::Cli;
 /// 0 on success, 1 on an error (printed as one line with its causes), 0 on a closed stdout pipe.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.global.verbose, cli.global.quiet);
     match commands::dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,

@@ -80,3 +80,55 @@ impl Progress {
         );
     }
 }
+
+/// Training progress on a terminal: a bar over optimiser steps with loss, throughput and ETA; dev
+/// evaluations are printed above it.
+pub(crate) struct TrainProgress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl TrainProgress {
+    pub(crate) fn new(quiet: bool) -> Self {
+        Self { bar: None, quiet }
+    }
+}
+
+impl ranker_train::TrainObserver for TrainProgress {
+    fn started(&mut self, start_step: u64, total_steps: u64) {
+        if self.quiet {
+            return;
+        }
+        let bar = ProgressBar::new(total_steps);
+        bar.set_style(
+            ProgressStyle::with_template("train [{bar:30}] {pos}/{len} steps  {msg}  ETA {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_position(start_step);
+        bar.reset_eta();
+        self.bar = Some(bar);
+    }
+
+    fn step(&mut self, r: &ranker_train::metrics_log::StepRecord, _total_steps: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(r.step);
+            bar.set_message(format!(
+                "epoch {:.2}  loss {:.4}  lr {:.2e}  {:.0} pairs/s",
+                r.epoch, r.loss, r.lr, r.pairs_per_s
+            ));
+        }
+    }
+
+    fn evaluated(&mut self, r: &ranker_train::metrics_log::EvalRecord) {
+        if let Some(bar) = &self.bar {
+            bar.println(format!("step {}: dev_score {:.4}", r.step, r.dev_score));
+        }
+    }
+
+    fn finished(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -40,7 +40,7 @@ pub struct TrainerState {
     /// Steps already taken within that epoch (the data cursor).
     pub step_in_epoch: usize,
     /// Optimiser steps per epoch under the recorded batch layout.
-    pub steps_per_epoch: usize,
+    pub steps_per_epoch: u64,
     /// Total optimiser steps of the run.
     pub total_steps: u64,
     /// `run.seed`.

@@ -35,6 +35,26 @@ pub enum TrainError {
         /// What is wrong.
         message: String,
     },
+    /// A setting cannot be used (a missing file, an incompatible checkpoint, …).
+    #[error("{key}: {message}")]
+    Setup {
+        /// The config key (or CLI flag) at fault.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Bad data.
+    #[error(transparent)]
+    Data(#[from] ranker_data::DataError),
+    /// A model, tokenizer or checkpoint could not be loaded or saved.
+    #[error(transparent)]
+    Model(#[from] ranker_models::LoadError),
+    /// Evaluation failed.
+    #[error(transparent)]
+    Eval(#[from] ranker_eval::EvalError),
+    /// A collective or the rendezvous store failed (names the rank or key).
+    #[error(transparent)]
+    Dist(#[from] ranker_dist::DistError),
     /// The optimiser state of a checkpoint does not fit the model.
     #[error("checkpoint {path}: {source}", path = path.display())]
     OptimizerState {

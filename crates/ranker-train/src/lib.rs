@@ -1,15 +1,22 @@
 //! The llm-ranker training worker.
 //!
-//! One training loop for one process or many: the distributed pieces (gradient all-reduce,
-//! data sharding, rank-0-only writes) plug into it through `ranker-dist`.
+//! One training loop for one process or many ([`trainer`]): the distributed pieces (gradient
+//! all-reduce, data sharding, rank-0-only writes) come from `ranker-dist`, the rankers from
+//! `ranker-models`, dev selection from `ranker-eval`. [`config`] is the YAML run configuration
+//! shared by `ranker train`, `ranker eval` and `launch`.
 
 pub mod batches;
 pub mod checkpoints;
 pub mod config;
+pub mod data;
 mod error;
+pub mod evaluation;
 pub mod metrics_log;
 pub mod optim;
 pub mod plot;
 pub mod run_dir;
+mod task;
+pub mod trainer;
 
 pub use error::TrainError;
+pub use trainer::{train, LogObserver, Resume, TrainObserver, TrainSummary};

@@ -2,11 +2,13 @@
 
 mod data;
 mod score;
+mod train;
 
 use clap::{Args, Parser, Subcommand};
 
 pub use data::*;
 pub use score::*;
+pub use train::*;
 
 /// Train, evaluate and serve LLM-output rankers (PairRanker, SummaReranker, SimCLS).
 #[derive(Debug, Parser)]
@@ -34,6 +36,14 @@ pub struct GlobalArgs {
 /// The `ranker` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Train a ranker from a YAML config (one worker; reads the `launch` env when launched).
+    Train(TrainArgs),
+    /// Run sharded inference on a checkpoint and write the evaluation report.
+    Eval(EvalArgs),
+    /// What `launch` runs per worker: `train` or `eval`, as the config's `task` says.
+    Run(RunArgs),
+    /// Print a backbone's token ids and last hidden states (parity checks against transformers).
+    Encode(EncodeArgs),
     /// Score predictions against references with ROUGE (as rouge-score) and BLEU (as sacrebleu).
     Score(ScoreArgs),
     /// Make, inspect and (re)score MixInstruct-format data.

@@ -1,17 +1,42 @@
 //! One module per command: each turns validated arguments into calls of the library crates.
 
 mod data;
+mod encode;
 mod score;
+mod train;
 
-use crate::args::{Cli, Command, DataCommand};
+use crate::args::{Cli, Command, DataCommand, GlobalArgs};
+use crate::logging::{self, LogSetup};
 
 /// Runs the chosen command.
 pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let quiet = cli.global.quiet;
+    let global = cli.global;
     match cli.command {
-        Command::Score(args) => score::run(args, quiet),
-        Command::Data(DataCommand::Synth(args)) => data::synth(args, quiet),
-        Command::Data(DataCommand::Stats(args)) => data::stats(args),
-        Command::Data(DataCommand::Score(args)) => data::score(args, quiet),
+        Command::Train(args) => train::train(args, &global),
+        Command::Eval(args) => train::eval(args, &global),
+        Command::Run(args) => train::run(args, &global),
+        command => {
+            console_logging(&global)?;
+            let quiet = global.quiet;
+            match command {
+                Command::Score(args) => score::run(args, quiet),
+                Command::Encode(args) => encode::run(args),
+                Command::Data(DataCommand::Synth(args)) => data::synth(args, quiet),
+                Command::Data(DataCommand::Stats(args)) => data::stats(args),
+                Command::Data(DataCommand::Score(args)) => data::score(args, quiet),
+                Command::Train(_) | Command::Eval(_) | Command::Run(_) => {
+                    unreachable!("handled above")
+                }
+            }
+        }
     }
+}
+
+fn console_logging(global: &GlobalArgs) -> anyhow::Result<()> {
+    logging::init(LogSetup {
+        verbose: global.verbose,
+        quiet: global.quiet,
+        console_warnings_only: false,
+        file: None,
+    })
 }

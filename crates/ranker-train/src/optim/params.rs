@@ -3,9 +3,10 @@
 //! The order is burn's visiting order (struct field order), identical on every rank, so it is
 //! the layout of the flat gradient buffer that is all-reduced and of the optimiser state.
 
-use burn::module::{Module, ModuleVisitor, Param, ParamId};
+use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
 
 /// One float parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +79,65 @@ impl ParamTable {
             register_reshaped(&mut grads, e, part);
         }
         grads
+    }
+}
+
+impl ParamTable {
+    /// The parameter values of `module` as one `[numel]` tensor in table order (inner backend).
+    pub fn flatten_params<AB: AutodiffBackend, M: AutodiffModule<AB>>(
+        &self,
+        module: &M,
+    ) -> Tensor<AB::InnerBackend, 1> {
+        let mut visitor = ParamCollector::<AB::InnerBackend> { parts: Vec::new() };
+        module.valid().visit(&mut visitor);
+        Tensor::cat(visitor.parts, 0)
+    }
+
+    /// Replaces every parameter of `module` with its slice of `flat` (same layout as
+    /// [`ParamTable::flatten_params`]); ids and `require_grad` are kept.
+    pub fn assign_params<AB: AutodiffBackend, M: AutodiffModule<AB>>(
+        &self,
+        module: M,
+        flat: Tensor<AB::InnerBackend, 1>,
+    ) -> M {
+        let mut mapper = ParamAssigner::<AB::InnerBackend> { flat, offset: 0 };
+        module.map(&mut mapper)
+    }
+}
+
+struct ParamCollector<B: Backend> {
+    parts: Vec<Tensor<B, 1>>,
+}
+
+impl<B: Backend> ModuleVisitor<B> for ParamCollector<B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let value = param.val();
+        let n = value.shape().num_elements();
+        self.parts.push(value.reshape([n]));
+    }
+}
+
+struct ParamAssigner<B: Backend> {
+    flat: Tensor<B, 1>,
+    offset: usize,
+}
+
+impl<AB: AutodiffBackend> ModuleMapper<AB> for ParamAssigner<AB::InnerBackend> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<AB, D>>) -> Param<Tensor<AB, D>> {
+        let (id, tensor, mapper) = param.consume();
+        let dims = tensor.dims();
+        let n: usize = dims.iter().product();
+        let part = self
+            .flat
+            .clone()
+            .slice(self.offset..self.offset + n)
+            .reshape(dims);
+        self.offset += n;
+        let mut value = Tensor::from_inner(part);
+        if tensor.is_require_grad() {
+            value = value.require_grad();
+        }
+        Param::from_mapped_value(id, value, mapper)
     }
 }
 

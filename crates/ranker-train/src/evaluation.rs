@@ -1,0 +1,126 @@
+//! `ranker eval`: the config's `eval` section mapped onto `ranker-eval`, on a checkpoint of the run.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+use ranker_dist::ProcessGroup;
+use ranker_eval::{
+    evaluate_pairwise, Aggregation, BatchOptions, BubbleOptions, BubbleTarget, EvalOptions,
+    EvalOutcome, GptOptions, PairMode, PairRankerScorer,
+};
+
+use crate::checkpoints::Checkpoints;
+use crate::config::{self, Config, EvalMode, EvalSplit, RankerKind};
+use crate::data::{require_split, Split};
+use crate::error::TrainError;
+use crate::run_dir::RunDir;
+
+/// Which checkpoint `ranker eval` uses: `--checkpoint`, else `eval.checkpoint`, else the run's
+/// `checkpoints/best`, else its newest step checkpoint.
+pub fn resolve_checkpoint(config: &Config, flag: Option<&Path>) -> Result<PathBuf, TrainError> {
+    if let Some(dir) = flag.or(config.eval.checkpoint.as_deref()) {
+        if !dir.is_dir() {
+            return Err(TrainError::Setup {
+                key: "eval.checkpoint",
+                message: format!("{} is not a directory", dir.display()),
+            });
+        }
+        return Ok(dir.to_path_buf());
+    }
+    let run_dir = RunDir::new(config.output_dir());
+    let checkpoints = Checkpoints::new(run_dir.checkpoints(), config.train.keep_last);
+    if checkpoints.best_dir().is_dir() {
+        return Ok(checkpoints.best_dir());
+    }
+    match checkpoints.latest()? {
+        Some((_, dir)) => Ok(dir),
+        None => Err(TrainError::Setup {
+            key: "eval.checkpoint",
+            message: format!(
+                "not set, and {} holds no checkpoint; train first or pass --checkpoint DIR",
+                run_dir.checkpoints().display()
+            ),
+        }),
+    }
+}
+
+/// The `ranker-eval` options of the config (`eval` section, `run.seed`, `data.candidate_models`).
+pub fn eval_options(config: &Config) -> EvalOptions {
+    let e = &config.eval;
+    let mode = match e.mode {
+        EvalMode::Full => PairMode::Full(match e.aggregation {
+            config::Aggregation::MaxLogits => Aggregation::MaxLogits,
+            config::Aggregation::MaxWins => Aggregation::MaxWins,
+        }),
+        EvalMode::Bubble => PairMode::Bubble(BubbleOptions {
+            num_runs: e.num_runs,
+            seed: config.run.seed,
+            round: 0,
+            target: BubbleTarget::Best,
+        }),
+    };
+    let beat_models =
+        (!config.data.candidate_models.is_empty()).then(|| config.data.candidate_models.clone());
+    EvalOptions {
+        mode,
+        batch: BatchOptions::with_batch_size(e.batch_size),
+        gpt: GptOptions {
+            beat_models,
+            ..GptOptions::default()
+        },
+        ranker_name: ranker_name(config.model.ranker).into(),
+    }
+}
+
+fn ranker_name(kind: RankerKind) -> &'static str {
+    match kind {
+        RankerKind::PairRanker => "PairRanker",
+        RankerKind::SummaReranker => "SummaReranker",
+        RankerKind::SimCls => "SimCLS",
+    }
+}
+
+/// Evaluates `checkpoint` on the configured split, sharded over the ranks of `pg`; rank 0 writes
+/// `<output_dir>/eval/{predictions.jsonl, report.json}`.
+pub fn evaluate<B: Backend>(
+    config: &Config,
+    checkpoint: &Path,
+    pg: &mut ProcessGroup,
+    device: &B::Device,
+) -> Result<EvalOutcome, TrainError> {
+    let split = match config.eval.split {
+        EvalSplit::Test => Split::Test,
+        EvalSplit::Dev => Split::Dev,
+    };
+    let dataset = require_split(config, split)?;
+    let eval_dir = RunDir::new(config.output_dir()).eval();
+    let options = eval_options(config);
+    tracing::info!(
+        "evaluating {} on {} ({} examples)",
+        checkpoint.display(),
+        split.key(),
+        dataset.examples.len()
+    );
+    match config.model.ranker {
+        RankerKind::PairRanker => {
+            let lengths = Some((config.model.source_max_len, config.model.candidate_max_len));
+            let mut scorer = PairRankerScorer::<B>::from_checkpoint(
+                checkpoint,
+                Some(&config.model.backbone.path),
+                lengths,
+                device.clone(),
+            )?;
+            Ok(evaluate_pairwise(
+                pg.collective(),
+                &dataset,
+                &mut scorer,
+                &options,
+                Some(&eval_dir),
+            )?)
+        }
+        other => Err(TrainError::Setup {
+            key: "model.ranker",
+            message: format!("{other:?} evaluation is not available in this build"),
+        }),
+    }
+}
