@@ -103,7 +103,12 @@ impl NamedTensors {
     ) -> Result<Linear<B>, LoadError> {
         let [d_in, d_out] = linear.weight.shape().dims();
         let weight = self.take(&format!("{prefix}.weight"), &[d_out, d_in])?;
-        let weight = Tensor::<B, 2>::from_data(weight, device).transpose();
+        // Materialise the transpose: a strided view would change the matmul's summation order, so a
+        // reloaded model would not compute bit-for-bit what the saved one did (exact resume needs it).
+        let transposed = Tensor::<B, 2>::from_data(weight, device)
+            .transpose()
+            .into_data();
+        let weight = Tensor::<B, 2>::from_data(transposed, device);
         let bias = match linear.bias {
             Some(bias) => Some(self.param(&format!("{prefix}.bias"), bias, device)?),
             None => None,

@@ -1,0 +1,49 @@
+//! Shared setup of the training tests: synthetic data in a temp dir, a tiny-model config, a world of
+//! one, and a lock (burn's backend RNG is process-global, so trainings must not overlap).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use ranker_data::{synth_file, SynthOptions};
+use ranker_dist::{DistEnv, DistOptions, ProcessGroup};
+use ranker_train::config::{Config, Override};
+
+static TRAINING: Mutex<()> = Mutex::new(());
+
+/// Serialises trainings within one test binary.
+pub fn lock() -> MutexGuard<'static, ()> {
+    TRAINING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A single-process group (no launcher env).
+pub fn world_of_one() -> ProcessGroup {
+    let env = DistEnv::from_map(&HashMap::new()).unwrap();
+    ranker_dist::init(env, &DistOptions::default()).unwrap()
+}
+
+/// Writes `items` synthetic items with `seed` to `dir/name`.
+pub fn synth(dir: &Path, name: &str, items: usize, candidates: usize, seed: u64) -> PathBuf {
+    let path = dir.join(name);
+    let options = SynthOptions {
+        n_items: items,
+        n_candidates: candidates,
+        seed,
+        ..SynthOptions::default()
+    };
+    synth_file(&path, options, &|_| {}).unwrap();
+    path
+}
+
+/// The repository's tiny DeBERTa-v3-style model directory.
+pub fn tiny_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/models/deberta-v3-tiny")
+}
+
+/// A config from YAML text plus `--set` overrides.
+pub fn config(yaml: &str, sets: &[String]) -> Config {
+    let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+    Config::from_yaml_str(yaml, Path::new("test.yaml"), &overrides).unwrap()
+}
