@@ -151,17 +151,15 @@ impl<B: Backend> PairRanker<B> {
         let source = flat.clone().select(0, input.source_index);
         let candidate1 = flat.clone().select(0, input.candidate1_index);
         let candidate2 = flat.select(0, input.candidate2_index);
-        // One head call on both sides: the same weights, and dropout draws stay independent per element.
-        let both = Tensor::cat(
-            vec![
-                Tensor::cat(vec![source.clone(), candidate1], 1),
-                Tensor::cat(vec![source, candidate2], 1),
-            ],
-            0,
-        );
-        let out = self.head_layer.forward(both);
-        let left = out.clone().narrow(0, 0, pairs);
-        let right = out.narrow(0, pairs, pairs);
+        // Two head calls, as the reference: with the instructgpt loss the gradient of the output bias
+        // is then sum(g) + sum(−g) = 0 exactly (one call over both sides sums the rows in another
+        // order and leaves float noise, which an adaptive optimiser amplifies into real updates).
+        let left = self
+            .head_layer
+            .forward(Tensor::cat(vec![source.clone(), candidate1], 1));
+        let right = self
+            .head_layer
+            .forward(Tensor::cat(vec![source, candidate2], 1));
         let logits = (left.clone() - right.clone()).mean_dim(1).reshape([pairs]);
         PairScores {
             left,

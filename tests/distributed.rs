@@ -1,0 +1,192 @@
+//! Data-parallel equivalence and fault tolerance, through `launch` and `ranker` as a user runs them
+//! (CPU, host TCP backend).
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A PairRanker config on the tiny model; no dropout so that processes draw no random masks.
+fn config(dir: &Path, train: &Path, dev: &Path, per_device_batch: usize) -> String {
+    format!(
+        r#"task: train
+run: {{name: dist, output_dir: {out}, seed: 3}}
+data: {{train: {train}, dev: {dev}, metrics: [rougeL]}}
+model:
+  backbone: {{path: {model}, init: random}}
+  source_max_len: 64
+  candidate_max_len: 64
+  dropout: 0.0
+train:
+  max_steps: 6
+  per_device_batch: {per_device_batch}
+  grad_accum: 2
+  optimizer: adamw
+  lr: 1.0e-3
+  warmup_ratio: 0.2
+  max_grad_norm: 1.0
+  save_every: 2
+  log_every: 1
+eval: {{batch_size: 16}}
+dist: {{backend: tcp, timeout_s: 60}}
+"#,
+        out = dir.join("run").display(),
+        train = train.display(),
+        dev = dev.display(),
+        model = common::repo()
+            .join("configs/models/deberta-v3-tiny")
+            .display(),
+    )
+}
+
+fn write_config(dir: &Path, yaml: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn two_workers_of_batch_b_equal_one_worker_of_batch_2b() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = common::synth(tmp.path(), "train.jsonl", 40, 5, 21);
+    let dev = common::synth(tmp.path(), "dev.jsonl", 6, 5, 22);
+
+    let two = tmp.path().join("two");
+    let cfg = write_config(&two, &config(&two, &train, &dev, 2));
+    common::run_ok(
+        common::launch()
+            .args(["--nproc", "2", "--log-dir"])
+            .arg(two.join("logs"))
+            .arg(&cfg),
+    );
+
+    let one = tmp.path().join("one");
+    let cfg = write_config(&one, &config(&one, &train, &dev, 4));
+    common::run_ok(
+        common::launch()
+            .args(["--nproc", "1", "--log-dir"])
+            .arg(one.join("logs"))
+            .arg(&cfg),
+    );
+
+    let (a, b) = (
+        common::step_losses(&two.join("run")),
+        common::step_losses(&one.join("run")),
+    );
+    assert_eq!(a.len(), 6, "{a:?}");
+    assert_eq!(
+        a.iter().map(|s| s.0).collect::<Vec<_>>(),
+        b.iter().map(|s| s.0).collect::<Vec<_>>()
+    );
+    for ((step, x), (_, y)) in a.iter().zip(&b) {
+        assert!(
+            (x - y).abs() <= 1e-5,
+            "step {step}: loss {x} with 2 workers vs {y} with 1"
+        );
+    }
+    let (diff, name) = common::max_weight_diff(
+        &two.join("run/checkpoints/step-6"),
+        &one.join("run/checkpoints/step-6"),
+    );
+    assert!(diff <= 1e-5, "final weights differ by {diff} in {name}");
+}
+
+#[test]
+fn a_killed_worker_tears_the_group_down_and_a_restart_resumes_to_the_same_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = common::synth(tmp.path(), "train.jsonl", 40, 5, 31);
+    let dev = common::synth(tmp.path(), "dev.jsonl", 6, 5, 32);
+
+    let straight = tmp.path().join("straight");
+    let cfg = write_config(&straight, &config(&straight, &train, &dev, 2));
+    common::run_ok(
+        common::launch()
+            .args(["--nproc", "2", "--log-dir"])
+            .arg(straight.join("logs"))
+            .arg(&cfg),
+    );
+
+    let restarted = tmp.path().join("restarted");
+    let cfg = write_config(&restarted, &config(&restarted, &train, &dev, 2));
+    let child = common::launch()
+        .args([
+            "--nproc",
+            "2",
+            "--max-restarts",
+            "1",
+            "--term-timeout",
+            "5",
+            "--log-dir",
+        ])
+        .arg(restarted.join("logs"))
+        .arg(&cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first checkpoint exists, kill rank 1 (found by its RANK in /proc).
+    let first = restarted.join("run/checkpoints/step-2/trainer_state.json");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !first.exists() {
+        assert!(Instant::now() < deadline, "no checkpoint after 120 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let victim = worker_pid(child.id(), "1").expect("rank 1 is running");
+    unsafe {
+        libc::kill(victim as i32, libc::SIGKILL);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the restarted group finishes: {stderr}"
+    );
+    assert!(
+        stderr.contains("SIGKILL") || stderr.contains("restart"),
+        "{stderr}"
+    );
+
+    let (diff, name) = common::max_weight_diff(
+        &straight.join("run/checkpoints/step-6"),
+        &restarted.join("run/checkpoints/step-6"),
+    );
+    assert!(diff <= 1e-6, "final weights differ by {diff} in {name}");
+    let (a, b) = (
+        common::step_losses(&straight.join("run")),
+        common::step_losses(&restarted.join("run")),
+    );
+    assert_eq!(a.len(), b.len());
+    for ((step, x), (_, y)) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-6, "step {step}: {x} vs {y}");
+    }
+}
+
+/// The pid of the worker with `RANK=rank` among the descendants of `launcher`.
+fn worker_pid(launcher: u32, rank: &str) -> Option<u32> {
+    let want = format!("RANK={rank}");
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid: u32 = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        if ppid != launcher {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if environ.split(|&b| b == 0).any(|kv| kv == want.as_bytes()) {
+            return Some(pid);
+        }
+    }
+    None
+}
