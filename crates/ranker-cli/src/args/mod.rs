@@ -1,12 +1,14 @@
 //! What the user typed: clap definitions, one module per command group.
 
 mod data;
+mod reward;
 mod score;
 mod train;
 
 use clap::{Args, Parser, Subcommand};
 
 pub use data::*;
+pub use reward::*;
 pub use score::*;
 pub use train::*;
 
@@ -42,6 +44,14 @@ pub enum Command {
     Eval(EvalArgs),
     /// What `launch` runs per worker: `train` or `eval`, as the config's `task` says.
     Run(RunArgs),
+    /// Rank each line's candidates with a PairRanker (full comparison matrix, max-logits): a reward model.
+    Rank(RankArgs),
+    /// Compare candidate A with candidate B (`f(A,B) − f(B,A)`, positive when A is better).
+    Compare(CompareArgs),
+    /// Reward each candidate by how much it beats a reference candidate (`−(f(ref,c) − f(c,ref))`).
+    RankWithRef(RankWithRefArgs),
+    /// Pick the best (or worst) candidate of each line with one bubble pass: 2(n−1) comparisons.
+    BestOfN(BestOfNArgs),
     /// Print a backbone's token ids and last hidden states (parity checks against transformers).
     Encode(EncodeArgs),
     /// Score predictions against references with ROUGE (as rouge-score) and BLEU (as sacrebleu).

@@ -2,6 +2,7 @@
 
 mod data;
 mod encode;
+mod reward;
 mod score;
 mod train;
 
@@ -21,6 +22,10 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
             match command {
                 Command::Score(args) => score::run(args, quiet),
                 Command::Encode(args) => encode::run(args),
+                Command::Rank(args) => reward::rank(args),
+                Command::Compare(args) => reward::compare(args),
+                Command::RankWithRef(args) => reward::rank_with_ref(args),
+                Command::BestOfN(args) => reward::best_of_n(args),
                 Command::Data(DataCommand::Synth(args)) => data::synth(args, quiet),
                 Command::Data(DataCommand::Stats(args)) => data::stats(args),
                 Command::Data(DataCommand::Score(args)) => data::score(args, quiet),

@@ -1,0 +1,43 @@
+//! The README's main job: configs/quickstart.yaml trains the tiny PairRanker from scratch on synthetic
+//! data and its selection on the held-out split must clearly beat random selection.
+//!
+//! Measured with this config (1 epoch, 250 steps; 2000 / 200 / 200 items, seeds 1 / 2 / 3):
+//! held-out sel/rougeL ≈ 0.91 against random ≈ 0.49 and oracle ≈ 0.93. The test demands a margin
+//! of 0.25 over random, well below what training reaches and far above what an untrained model
+//! gets (≈ 0.5, i.e. random).
+
+mod common;
+
+use serde_json::Value;
+
+#[test]
+fn quickstart_learns_to_beat_random_selection_on_held_out_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let train = common::synth(data, "train.jsonl", 2000, 11, 1);
+    let dev = common::synth(data, "dev.jsonl", 200, 11, 2);
+    let test = common::synth(data, "test.jsonl", 200, 11, 3);
+    let out = tmp.path().join("run");
+    let set = |kv: String| ["--set".to_string(), kv];
+    let mut cmd = std::process::Command::new(common::bin("ranker"));
+    cmd.current_dir(common::repo())
+        .env("RANKER_LOG", "warn")
+        .args(["train", "configs/quickstart.yaml"])
+        .args(set(format!("data.train={}", train.display())))
+        .args(set(format!("data.dev={}", dev.display())))
+        .args(set(format!("data.test={}", test.display())))
+        .args(set(format!("run.output_dir={}", out.display())));
+    common::run_ok(&mut cmd);
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval/report.json")).unwrap())
+            .unwrap();
+    let get = |block: &str| report[block]["rougeL"].as_f64().unwrap();
+    let (sel, random, oracle) = (get("sel"), get("random"), get("oracle"));
+    eprintln!("held-out rougeL: selected {sel:.4}, random {random:.4}, oracle {oracle:.4}");
+    assert!(sel >= random + 0.25, "selected {sel} vs random {random}");
+    assert!(sel <= oracle + 1e-12);
+    assert_eq!(report["n_examples"], 200);
+    assert!(out.join("loss.png").is_file() && out.join("dev_score.png").is_file());
+    assert!(out.join("checkpoints/best/model.safetensors").is_file());
+}
