@@ -18,7 +18,9 @@
 //!   streams of items.
 //!
 //! - [`PairRankerScorer`]: the burn PairRanker of `ranker-models` as a [`PairScorer`] (per-item collation,
-//!   pair rows from many items in one forward, loading from a checkpoint directory).
+//!   pair rows from many items in one forward, loading from a checkpoint directory); [`SummaRerankerScorer`] and
+//!   [`SimClsScorer`]: SummaReranker (`sigmoid(mean_T pred)`, clean gates) and SimCLS (cosine similarity) as
+//!   [`ListScorer`]s, items with the same candidate count stacked into one forward.
 //!
 //! What it does not do: read data or config files, train or define models, print (it logs through `tracing`).
 //!
@@ -46,7 +48,7 @@ pub use inference::{
     InferenceStats, PairMode,
 };
 pub use item::{BubbleStep, ItemPrediction, ItemText, PredictionLine};
-pub use model::PairRankerScorer;
+pub use model::{PairRankerScorer, SimClsScorer, SummaRerankerScorer};
 pub use output::{write_eval_outputs, PREDICTIONS_FILE, REPORT_FILE};
 pub use report::{render_table, selection_metrics, GptOptions, Report, SelectionMetrics};
 pub use rng::item_permutation;
