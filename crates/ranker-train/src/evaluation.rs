@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use burn::tensor::backend::Backend;
 use ranker_dist::ProcessGroup;
 use ranker_eval::{
-    evaluate_pairwise, Aggregation, BatchOptions, BubbleOptions, BubbleTarget, EvalOptions,
-    EvalOutcome, GptOptions, PairMode, PairRankerScorer,
+    evaluate_listwise, evaluate_pairwise, Aggregation, BatchOptions, BubbleOptions, BubbleTarget,
+    EvalOptions, EvalOutcome, GptOptions, PairMode, PairRankerScorer, SimClsScorer,
+    SummaRerankerScorer,
 };
 
 use crate::checkpoints::Checkpoints;
@@ -81,7 +82,8 @@ fn ranker_name(kind: RankerKind) -> &'static str {
 }
 
 /// Evaluates `checkpoint` on the configured split, sharded over the ranks of `pg`; rank 0 writes
-/// `<output_dir>/eval/{predictions.jsonl, report.json}`.
+/// `<output_dir>/eval/{predictions.jsonl, report.json}`. PairRanker runs `eval.mode`; SummaReranker and SimCLS
+/// score every candidate once (`eval.mode` / `eval.aggregation` do not apply) and select the best score.
 pub fn evaluate<B: Backend>(
     config: &Config,
     checkpoint: &Path,
@@ -101,9 +103,9 @@ pub fn evaluate<B: Backend>(
         split.key(),
         dataset.examples.len()
     );
+    let lengths = Some((config.model.source_max_len, config.model.candidate_max_len));
     match config.model.ranker {
         RankerKind::PairRanker => {
-            let lengths = Some((config.model.source_max_len, config.model.candidate_max_len));
             let mut scorer = PairRankerScorer::<B>::from_checkpoint(
                 checkpoint,
                 Some(&config.model.backbone.path),
@@ -118,9 +120,35 @@ pub fn evaluate<B: Backend>(
                 Some(&eval_dir),
             )?)
         }
-        other => Err(TrainError::Setup {
-            key: "model.ranker",
-            message: format!("{other:?} evaluation is not available in this build"),
-        }),
+        RankerKind::SummaReranker => {
+            let mut scorer = SummaRerankerScorer::<B>::from_checkpoint(
+                checkpoint,
+                Some(&config.model.backbone.path),
+                lengths,
+                device.clone(),
+            )?;
+            Ok(evaluate_listwise(
+                pg.collective(),
+                &dataset,
+                &mut scorer,
+                &options,
+                Some(&eval_dir),
+            )?)
+        }
+        RankerKind::SimCls => {
+            let mut scorer = SimClsScorer::<B>::from_checkpoint(
+                checkpoint,
+                Some(&config.model.backbone.path),
+                lengths,
+                device.clone(),
+            )?;
+            Ok(evaluate_listwise(
+                pg.collective(),
+                &dataset,
+                &mut scorer,
+                &options,
+                Some(&eval_dir),
+            )?)
+        }
     }
 }

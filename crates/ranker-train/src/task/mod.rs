@@ -3,7 +3,10 @@
 //! The loop in [`crate::trainer`] is written once over [`RankerTask`].
 
 mod backbone;
+mod listwise;
 mod pair;
+mod simcls;
+mod summa;
 
 use std::path::Path;
 
@@ -18,6 +21,8 @@ use crate::error::TrainError;
 
 pub(crate) use backbone::BackboneSetup;
 pub(crate) use pair::PairTask;
+pub(crate) use simcls::SimClsTask;
+pub(crate) use summa::SummaTask;
 
 /// A micro-batch ready for the forward pass, with the number of loss units it holds (pairs for
 /// PairRanker, examples for the listwise rankers): the loop weights each micro-batch's mean loss by

@@ -25,7 +25,7 @@ use ranker_dist::ProcessGroup;
 
 use crate::config::{Config, Precision, RankerKind};
 use crate::error::TrainError;
-use crate::task::PairTask;
+use crate::task::{PairTask, SimClsTask, SummaTask};
 
 /// How `ranker train` resumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,10 +52,14 @@ pub fn train<B: AutodiffBackend>(
             let (task, model) = PairTask::build::<B>(config, device)?;
             run::run(config, task, model, pg, device, resume, observer)
         }
-        other => Err(TrainError::Setup {
-            key: "model.ranker",
-            message: format!("{other:?} training is not available in this build"),
-        }),
+        RankerKind::SummaReranker => {
+            let (task, model) = SummaTask::build::<B>(config, device)?;
+            run::run(config, task, model, pg, device, resume, observer)
+        }
+        RankerKind::SimCls => {
+            let (task, model) = SimClsTask::build::<B>(config, device)?;
+            run::run(config, task, model, pg, device, resume, observer)
+        }
     }
 }
 
