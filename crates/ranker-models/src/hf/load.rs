@@ -10,7 +10,7 @@ use burn_store::{
     SafetensorsStore, TensorSnapshot,
 };
 
-use super::remap::{allowed_unused, burn_to_hf, hf_to_burn, Prefix};
+use super::remap::{allowed_unused, burn_to_hf, hf_to_burn, Prefix, RANKER_BACKBONE_PREFIX};
 use crate::backbone::{Backbone, BackboneConfig};
 use crate::error::LoadError;
 
@@ -157,7 +157,20 @@ fn load_weights<B: Backend>(
     let mut origin: HashMap<String, String> = HashMap::new();
     let mut file_shapes: HashMap<String, Vec<usize>> = HashMap::new();
     let mut snapshots = Vec::new();
-    for (key, mut snapshot) in read_snapshots(file)? {
+    let all = read_snapshots(file)?;
+    // A ranker checkpoint's directory (ours or PairRM's) holds the backbone under `pretrained_model.`
+    // next to the head: `Auto` then reads just the backbone and leaves the head keys to the caller.
+    let prefix = match prefix {
+        Prefix::Auto
+            if all
+                .iter()
+                .any(|(k, _)| k.starts_with(RANKER_BACKBONE_PREFIX)) =>
+        {
+            Prefix::Exact(RANKER_BACKBONE_PREFIX)
+        }
+        other => other,
+    };
+    for (key, mut snapshot) in all {
         let Some(rest) = prefix.strip(&key) else {
             outside.push(key);
             continue;

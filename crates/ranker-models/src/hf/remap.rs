@@ -98,6 +98,9 @@ static ALLOWLIST: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Key prefix of the backbone in ranker checkpoints (`llm-blender/PairRM`'s layout, and ours).
+pub(crate) const RANKER_BACKBONE_PREFIX: &str = "pretrained_model.";
+
 /// Which checkpoint keys belong to the backbone and what to strip from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Prefix<'a> {
