@@ -55,6 +55,15 @@ pub enum TrainError {
     /// A collective or the rendezvous store failed (names the rank or key).
     #[error(transparent)]
     Dist(#[from] ranker_dist::DistError),
+    /// The compute device failed outside a tensor operation (e.g. while handing the gradient
+    /// buffer to NCCL).
+    #[error("device: {op}: {message}")]
+    Device {
+        /// What was being done.
+        op: &'static str,
+        /// The device runtime's message.
+        message: String,
+    },
     /// The optimiser state of a checkpoint does not fit the model.
     #[error("checkpoint {path}: {source}", path = path.display())]
     OptimizerState {

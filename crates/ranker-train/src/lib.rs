@@ -11,6 +11,7 @@ pub mod config;
 pub mod data;
 mod error;
 pub mod evaluation;
+pub mod gradient_reduce;
 pub mod metrics_log;
 pub mod optim;
 pub mod plot;

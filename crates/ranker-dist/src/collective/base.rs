@@ -52,6 +52,13 @@ pub trait Collective: Send {
     fn all_gather(&mut self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, DistError>;
     /// Returns once every rank has entered the barrier.
     fn barrier(&mut self) -> Result<(), DistError>;
+    /// The NCCL communicator when this collective is the NCCL backend, so that a caller holding CUDA device
+    /// buffers (burn-cuda gradients) can reduce them in place instead of through host memory. `None` for every
+    /// other backend.
+    #[cfg(feature = "nccl")]
+    fn as_nccl(&mut self) -> Option<&mut super::NcclCollective> {
+        None
+    }
 }
 
 /// Broadcasts an `f32` buffer from `root` (e.g. the initial parameters), via [`Collective::broadcast`].

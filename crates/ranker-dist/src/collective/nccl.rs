@@ -13,8 +13,10 @@
 //! NCCL's own bootstrap gives up.
 //!
 //! Device buffers: [`NcclCollective::all_reduce_device`] takes a cudarc slice; [`NcclCollective::all_reduce_device_ptr`]
-//! takes a raw `CUdeviceptr` (e.g. a burn-cuda gradient's `GpuResource::ptr`), which the caller must have finished
-//! writing (sync its stream first). The [`Collective`] host-buffer methods copy through the device.
+//! and [`NcclCollective::all_reduce_device_ptr_bucketed`] take a raw `CUdeviceptr` (e.g. a burn-cuda gradient's
+//! `GpuResource::ptr`), which the caller must have finished writing (sync its stream first). A caller that only
+//! holds a `&mut dyn Collective` reaches these through [`Collective::as_nccl`]. The [`Collective`] host-buffer
+//! methods copy through the device.
 //!
 //! This module compiles without CUDA; it has not been run in this repository's CI (no GPU).
 
@@ -27,6 +29,7 @@ use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtrMut};
 use cudarc::nccl::{result as nccl, sys as nccl_sys};
 
 use super::base::{BackendKind, Collective, ReduceOp};
+use super::bucket::bucket_ranges;
 use crate::error::DistError;
 use crate::store::StoreClient;
 
@@ -132,22 +135,61 @@ impl NcclCollective {
         len: usize,
         op: ReduceOp,
     ) -> Result<(), DistError> {
+        // SAFETY: forwarded from the caller; one bucket covers the whole buffer.
+        unsafe { self.all_reduce_device_ptr_bucketed(ptr, len, 0.0, op) }
+    }
+
+    /// All-reduces `len` f32 at device address `ptr` in place, cut into the buckets of [`bucket_ranges`]
+    /// (`bucket_mb` MiB each, the cut of [`crate::all_reduce_bucketed`], so every rank cuts identically), enqueued
+    /// as one NCCL group, and waits once for all of them.
+    ///
+    /// # Safety
+    /// As [`NcclCollective::all_reduce_device_ptr`].
+    pub unsafe fn all_reduce_device_ptr_bucketed(
+        &mut self,
+        ptr: u64,
+        len: usize,
+        bucket_mb: f64,
+        op: ReduceOp,
+    ) -> Result<(), DistError> {
         self.check_usable("all_reduce")?;
         let red = match op {
             ReduceOp::Sum => nccl_sys::ncclRedOp_t::ncclSum,
             ReduceOp::Mean => nccl_sys::ncclRedOp_t::ncclAvg,
         };
-        let p = ptr as *mut c_void;
-        nccl::all_reduce(
-            p,
-            p,
-            len,
-            nccl_sys::ncclDataType_t::ncclFloat32,
-            red,
-            self.comm,
-            self.raw_stream(),
-        )
-        .map_err(|e| nccl_err(self.rank, "ncclAllReduce", e))?;
+        let buckets = bucket_ranges(len, bucket_mb);
+        if buckets.is_empty() {
+            return Ok(());
+        }
+        let stream = self.raw_stream();
+        nccl::group_start().map_err(|e| nccl_err(self.rank, "ncclGroupStart", e))?;
+        let mut enqueued = Ok(());
+        for range in buckets {
+            let p = (ptr + (range.start * std::mem::size_of::<f32>()) as u64) as *mut c_void;
+            // SAFETY: `range` lies inside the caller's `len` elements at `ptr`.
+            enqueued = unsafe {
+                nccl::all_reduce(
+                    p,
+                    p,
+                    range.len(),
+                    nccl_sys::ncclDataType_t::ncclFloat32,
+                    red,
+                    self.comm,
+                    stream,
+                )
+            }
+            .map(|_| ())
+            .map_err(|e| nccl_err(self.rank, "ncclAllReduce", e));
+            if enqueued.is_err() {
+                break;
+            }
+        }
+        // The group must be closed even when an enqueue failed.
+        let closed = nccl::group_end().map_err(|e| nccl_err(self.rank, "ncclGroupEnd", e));
+        if let Err(err) = enqueued.and(closed.map(|_| ())) {
+            self.abort();
+            return Err(err);
+        }
         self.wait("all_reduce")
     }
 
@@ -374,6 +416,10 @@ impl Collective for NcclCollective {
     fn barrier(&mut self) -> Result<(), DistError> {
         let mut one = [1.0f32];
         self.all_reduce(&mut one, ReduceOp::Sum)
+    }
+
+    fn as_nccl(&mut self) -> Option<&mut NcclCollective> {
+        Some(self)
     }
 }
 

@@ -185,14 +185,18 @@ where
             });
         }
         let flat = flat.unwrap_or_else(|| Tensor::zeros([setup.table.numel()], device));
-        let (flat, loss) = all_reduce_gradients(
+        let reduced = all_reduce_gradients(
             flat,
             loss_share,
             pg.collective(),
             config.dist.bucket_mb,
             device,
         )?;
-        let (flat, grad_norm) = clip_global_norm(flat, t.max_grad_norm);
+        if step == start.step {
+            tracing::info!("gradient all-reduce: {}", reduced.path);
+        }
+        let loss = reduced.loss_share;
+        let (flat, grad_norm) = clip_global_norm(reduced.flat, t.max_grad_norm);
         let lr = schedule.lr(step);
         model = optimizer.step(model, &setup.table.unflatten(flat), lr);
         step += 1;

@@ -4,9 +4,10 @@
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
-use ranker_dist::{all_reduce_bucketed, broadcast_f32, Collective, ReduceOp};
+use ranker_dist::{broadcast_f32, Collective};
 
 use crate::error::TrainError;
+use crate::gradient_reduce::{all_reduce_flat_gradient, ReducePath, ReducedGradient};
 use crate::optim::ParamTable;
 
 /// FNV-1a over the parameter paths and shapes: a checkpoint whose fingerprint differs was made for
@@ -95,22 +96,23 @@ where
     Ok(model)
 }
 
-/// Sums the flat gradient (and the step's loss share, carried as one extra element) over the ranks.
+/// Sums the flat gradient (and the step's loss share, carried as one extra element) over the ranks:
+/// on the device for burn-cuda with NCCL, else through host memory ([`all_reduce_flat_gradient`]).
 pub(crate) fn all_reduce_gradients<B: Backend>(
     flat: Tensor<B, 1>,
     loss_share: f64,
     collective: &mut dyn Collective,
     bucket_mb: usize,
     device: &B::Device,
-) -> Result<(Tensor<B, 1>, f64), TrainError> {
+) -> Result<ReducedGradient<B>, TrainError> {
     if collective.world_size() == 1 {
-        return Ok((flat, loss_share));
+        return Ok(ReducedGradient {
+            flat,
+            loss_share,
+            path: ReducePath::SingleRank,
+        });
     }
-    let mut host = to_host(flat);
-    host.push(loss_share as f32);
-    all_reduce_bucketed(collective, &mut host, bucket_mb as f64, ReduceOp::Sum)?;
-    let loss = f64::from(host.pop().expect("the loss element"));
-    Ok((to_device(host, device), loss))
+    all_reduce_flat_gradient(flat, loss_share, collective, bucket_mb as f64, device)
 }
 
 /// The global L2 norm of the gradient and, when it exceeds `max_norm`, the gradient scaled by

@@ -1,0 +1,205 @@
+//! The device path of the gradient all-reduce: a burn-cuda `f32` vector's device memory handed to
+//! NCCL, reduced in place, and used on as the same tensor.
+//!
+//! burn 0.21 without its `fusion` feature (this workspace never enables it): the cuda float
+//! primitive is `burn_cubecl::tensor::CubeTensor<CudaRuntime>`; `client.get_resource(handle)`
+//! resolves the handle, view offsets included, to cubecl-cuda's `GpuResource`, whose `ptr` is the
+//! `CUdeviceptr` of the first element and `size` the bytes of the view. burn and our NCCL
+//! communicator share the device's primary CUDA context (both retain it through cudarc), so the
+//! pointer is valid for NCCL. The training loop is generic over its backend, so the primitive is
+//! reached by `TypeId` comparison and `Any` downcasting; any other backend is left untouched.
+//!
+//! Ordering: every kernel queued by burn is waited for (`client.sync()`) before NCCL reads the
+//! buffer, and NCCL's stream is waited for (inside the communicator's call) before burn reads it
+//! again.
+
+use std::any::{Any, TypeId};
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, ElementConversion, Tensor, TensorData, TensorPrimitive};
+use burn_cubecl::cubecl::cuda::CudaRuntime;
+use burn_cubecl::cubecl::future::block_on;
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::tensor::CubeTensor;
+use ranker_dist::NcclCollective;
+
+use super::flat::{all_reduce_on_host, to_device, to_host, ReducePath, ReducedGradient};
+use crate::error::TrainError;
+
+type CudaFloat = CubeTensor<CudaRuntime>;
+
+/// Whether `B`'s float tensors are burn-cuda's (`burn::backend::Cuda` without fusion).
+pub fn is_cuda_backend<B: Backend>() -> bool {
+    TypeId::of::<B::FloatTensorPrimitive>() == TypeId::of::<CudaFloat>()
+}
+
+/// The device memory of a burn-cuda `f32` vector, as [`with_cuda_buffer`] lends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CudaBuffer {
+    /// `CUdeviceptr` of the first element.
+    pub ptr: u64,
+    /// Number of `f32` elements.
+    pub len: usize,
+    /// True when the tensor first had to be copied on the device (its memory was shared with
+    /// another tensor, or it was strided); the copy is what comes back.
+    pub copied: bool,
+}
+
+/// Lends `f` the device memory of `tensor`, a vector of a burn-cuda backend.
+///
+/// Returns `(tensor, None)` untouched when `B` is not burn-cuda or the tensor is not `f32`.
+/// Otherwise the tensor is made contiguous and exclusively owned (copied on the device when
+/// needed, so that writes cannot reach another tensor), every kernel burn has queued is waited
+/// for, `f` runs, and the tensor comes back with `f`'s result. `f` may read and write the
+/// `buffer.len` elements at `buffer.ptr`, and must have completed its writes when it returns.
+pub fn with_cuda_buffer<B: Backend, R>(
+    tensor: Tensor<B, 1>,
+    f: impl FnOnce(CudaBuffer) -> R,
+) -> Result<(Tensor<B, 1>, Option<R>), TrainError> {
+    if !is_cuda_backend::<B>() {
+        return Ok((tensor, None));
+    }
+    let cube = match cast::<B::FloatTensorPrimitive, CudaFloat>(tensor.into_primitive().tensor()) {
+        Ok(cube) => cube,
+        Err(primitive) => return Ok((from_primitive::<B>(primitive), None)),
+    };
+    if cube.dtype != DType::F32 {
+        return Ok((from_cube::<B>(cube), None));
+    }
+    let len = cube.meta.shape().num_elements();
+    let (cube, copied) = exclusive_contiguous(cube);
+    let resource = cube
+        .client
+        .get_resource(cube.handle.clone())
+        .map_err(|e| device_err("resolving the gradient buffer", e))?;
+    block_on(cube.client.sync()).map_err(|e| device_err("waiting for burn's kernels", e))?;
+    let gpu = resource.resource();
+    let bytes = (len * std::mem::size_of::<f32>()) as u64;
+    if gpu.size < bytes {
+        return Err(TrainError::Device {
+            op: "resolving the gradient buffer",
+            message: format!(
+                "the device buffer has {} bytes, the {len}-element tensor needs {bytes}",
+                gpu.size
+            ),
+        });
+    }
+    let out = f(CudaBuffer {
+        ptr: gpu.ptr,
+        len,
+        copied,
+    });
+    // The resource keeps the allocation alive until `f` is done.
+    drop(resource);
+    Ok((from_cube::<B>(cube), Some(out)))
+}
+
+/// The device path of [`super::all_reduce_flat_gradient`]: `Err(flat)` untouched when `B` is not
+/// burn-cuda.
+pub(super) fn all_reduce_on_device<B: Backend>(
+    flat: Tensor<B, 1>,
+    loss_share: f64,
+    nccl: &mut NcclCollective,
+    bucket_mb: f64,
+    device: &B::Device,
+) -> Result<Result<ReducedGradient<B>, Tensor<B, 1>>, TrainError> {
+    if !is_cuda_backend::<B>() {
+        return Ok(Err(flat));
+    }
+    let n = flat.dims()[0];
+    let loss = Tensor::<B, 1>::from_data(TensorData::new(vec![loss_share as f32], [1]), device);
+    let joined = Tensor::cat(vec![flat, loss], 0);
+    let (joined, reduced) = with_cuda_buffer(joined, |buffer| {
+        // SAFETY: `with_cuda_buffer` lends `buffer.len` f32 of exclusively owned device memory,
+        // with burn's writes to it complete; NCCL's writes are complete when the call returns.
+        unsafe {
+            nccl.all_reduce_device_ptr_bucketed(
+                buffer.ptr,
+                buffer.len,
+                bucket_mb,
+                ranker_dist::ReduceOp::Sum,
+            )
+        }
+    })?;
+    match reduced {
+        Some(result) => {
+            result?;
+            let loss_share: f64 = joined.clone().slice(n..n + 1).into_scalar().elem();
+            Ok(Ok(ReducedGradient {
+                flat: joined.slice(0..n),
+                loss_share,
+                path: ReducePath::Device,
+            }))
+        }
+        // Not reachable for an f32 burn-cuda vector; stay correct through the host anyway.
+        None => {
+            let mut host = to_host(joined);
+            let loss_share = all_reduce_on_host(&mut host, nccl, bucket_mb)?;
+            Ok(Ok(ReducedGradient {
+                flat: to_device(host, device),
+                loss_share,
+                path: ReducePath::Host,
+            }))
+        }
+    }
+}
+
+/// A contiguous tensor that owns its memory alone: `tensor` itself when it already is one.
+fn exclusive_contiguous(tensor: CudaFloat) -> (CudaFloat, bool) {
+    let strided = !tensor.is_contiguous();
+    let tensor = into_contiguous(tensor);
+    if tensor.can_mut() {
+        (tensor, strided)
+    } else {
+        (tensor.copy(), true)
+    }
+}
+
+fn from_cube<B: Backend>(cube: CudaFloat) -> Tensor<B, 1> {
+    match cast::<CudaFloat, B::FloatTensorPrimitive>(cube) {
+        Ok(primitive) => from_primitive::<B>(primitive),
+        Err(_) => unreachable!("is_cuda_backend checked that B's float primitive is CudaFloat"),
+    }
+}
+
+fn from_primitive<B: Backend>(primitive: B::FloatTensorPrimitive) -> Tensor<B, 1> {
+    Tensor::from_primitive(TensorPrimitive::Float(primitive))
+}
+
+/// Moves `value` into a `U` when `T` and `U` are the same type.
+fn cast<T: 'static, U: 'static>(value: T) -> Result<U, T> {
+    let boxed: Box<dyn Any> = Box::new(value);
+    match boxed.downcast::<U>() {
+        Ok(u) => Ok(*u),
+        Err(boxed) => Err(*boxed.downcast::<T>().expect("the value boxed above")),
+    }
+}
+
+fn device_err(op: &'static str, e: impl std::fmt::Display) -> TrainError {
+    TrainError::Device {
+        op,
+        message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    #[test]
+    fn other_backends_are_left_untouched() {
+        assert!(!is_cuda_backend::<Flex>());
+        let device = Default::default();
+        let t = Tensor::<Flex, 1>::from_floats([1.0, 2.0], &device);
+        let (back, lent) = with_cuda_buffer(t.clone(), |b| b.len).unwrap();
+        assert_eq!(lent, None);
+        assert_eq!(back.into_data(), t.into_data());
+    }
+
+    #[test]
+    fn cast_moves_only_between_equal_types() {
+        assert_eq!(cast::<u32, u32>(7), Ok(7));
+        assert_eq!(cast::<u32, i64>(7), Err(7));
+    }
+}

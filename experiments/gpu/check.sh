@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# GPU checks of issue 5 item 6, run ON a CUDA machine from the repository root with prebuilt binaries
+# (that machine needs no Rust and no network):
+#   1. find libnccl / libnvrtc / the CUDA headers and make them loadable the way cudarc and cubecl want;
+#   2. `gpu_check`: the NCCL world-size-1 all-reduce of a burn-cuda gradient buffer, on the device, through
+#      the trainer's own entry point, equals its input bitwise (and the raw device pointer is right);
+#   3. 20 training steps of configs/quickstart.yaml on CPU and on CUDA from the same checkpoint: per-step
+#      losses within 1e-3;
+#   4. a summary in $OUT/gpu_check.txt (plus the full log, metrics and the train logs next to it).
+#
+# Usage: experiments/gpu/check.sh            (binaries in .gpu-bin/: ranker[.gz], gpu_check[.gz])
+#        GPU_BIN=dir OUT=dir TOL=1e-3 STEPS=20 experiments/gpu/check.sh
+# Build the binaries elsewhere with experiments/gpu/build.sh. Exit status 0 when every check passed.
+#
+# What the binaries load at run time (read in the sources of the pinned versions):
+# - cudarc 0.19.10, built with CUDARC_CUDA_VERSION=12080 (.cargo/config.toml) and dynamic loading, dlopens
+#   by name, trying for a library "x": libx.so, libx64.so, libx64_12.so, libx64_128.so, libx64_128_0.so,
+#   libx64_120_8.so, libx64_10/11/12.so, libx64_120_0.so, libx64_9.so, libx.so.12, libx.so.12 (again),
+#   libx.so.11, .10, .9, libx.so.1 (cudarc src/lib.rs get_lib_name_candidates), and panics when none loads.
+#   * libcuda: libcuda.so.1 (the driver) matches. CUDA 13 drivers keep the 12.x entry points cudarc calls.
+#   * libnccl: NCCL ships libnccl.so.2, which is NOT a candidate: we symlink libnccl.so -> libnccl.so.2.
+#   * libnvrtc (cubecl-cuda compiles every kernel with NVRTC at run time): CUDA 13 ships libnvrtc.so.13,
+#     NOT a candidate either: we symlink libnvrtc.so -> libnvrtc.so.13 (cudarc resolves each NVRTC symbol
+#     lazily by name; cubecl uses only create/compile/log/PTX calls, present in 13). NVRTC dlopens its
+#     libnvrtc-builtins.so.13.* from the real directory, which goes on LD_LIBRARY_PATH too.
+# - cubecl-cuda 0.10 passes --include-path=$CUDA_PATH/include (and include/cccl when present) to NVRTC;
+#   kernels #include <cuda_runtime.h>. Without CUDA_PATH it tries /usr/local/cuda, /opt/cuda, /usr (if
+#   /usr/bin/nvcc) and PANICS when none exists. We export CUDA_PATH to a toolkit with include/cuda_runtime.h,
+#   preferring the toolkit whose NVRTC we load, so headers and compiler match.
+# - burn and our NCCL communicator share the device's primary context (both retain it through cudarc).
+# - NCCL with one rank still bootstraps over a socket: NCCL_SOCKET_IFNAME defaults to lo here.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+BIN=${GPU_BIN:-.gpu-bin}
+OUT=${OUT:-$(mktemp -d)}
+TOL=${TOL:-1e-3}
+STEPS=${STEPS:-20}
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+LOG="$OUT/gpu_check.log"
+SUMMARY="$OUT/gpu_check.txt"
+: >"$LOG"
+: >"$SUMMARY"
+
+say() { echo "$*" | tee -a "$LOG"; }
+summary() { echo "$*" | tee -a "$LOG" >>"$SUMMARY"; }
+FAILED=0
+pass() { summary "PASS $*"; }
+fail() { summary "FAIL $*"; FAILED=$((FAILED + 1)); }
+finish() {
+    summary "----"
+    if [ "$FAILED" -eq 0 ]; then summary "RESULT: all GPU checks passed"; else summary "RESULT: $FAILED check(s) failed"; fi
+    echo "summary: $SUMMARY; full log: $LOG" >&2
+    exit $((FAILED > 0 ? 1 : 0))
+}
+abort() { fail "$*"; finish; }
+
+PY=${PYTHON:-/opt/torch/.venv/bin/python3}
+[ -x "$PY" ] || PY=$(command -v python3 || true)
+
+summary "# llm-ranker GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -srm)"
+# build.sh leaves the binaries gzipped (small enough to carry); unpack them here.
+mkdir -p "$WORK/bin"
+for b in ranker gpu_check; do
+    if [ -x "$BIN/$b" ]; then
+        cp "$BIN/$b" "$WORK/bin/$b"
+    elif [ -f "$BIN/$b.gz" ]; then
+        gzip -dc "$BIN/$b.gz" >"$WORK/bin/$b" && chmod +x "$WORK/bin/$b" || abort "setup: cannot unpack $BIN/$b.gz"
+    else
+        abort "setup: neither $BIN/$b nor $BIN/$b.gz exists (build with experiments/gpu/build.sh and carry $BIN)"
+    fi
+done
+BIN="$WORK/bin"
+
+# ---- versions
+if command -v nvidia-smi >/dev/null; then
+    summary "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>&1 | head -n 4 | tr '\n' ';')"
+    nvidia-smi 2>&1 | head -n 15 >>"$LOG"
+else
+    abort "setup: nvidia-smi not found: no NVIDIA driver on this machine"
+fi
+NVCC=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null || true)
+[ -n "$NVCC" ] && summary "nvcc: $("$NVCC" --version 2>&1 | grep -i release | head -n 1)"
+if [ -n "$PY" ]; then
+    summary "python packages: $("$PY" - <<'EOF' 2>&1
+from importlib import metadata
+names = [d.metadata["Name"] for d in metadata.distributions()]
+print(", ".join(sorted(f"{n}=={metadata.version(n)}" for n in set(names)
+                       if n.lower().startswith(("nvidia-nccl", "nvidia-cuda-nvrtc", "nvidia-cuda-runtime")))) or "none")
+EOF
+)"
+fi
+
+# ---- libraries
+NV_DIRS=""
+if [ -n "$PY" ]; then
+    NV_DIRS=$("$PY" -c 'import nvidia; print("\n".join(list(nvidia.__path__)))' 2>/dev/null || true)
+fi
+CUDA_DIRS=""
+for d in "${CUDA_PATH:-}" "${CUDA_HOME:-}" /usr/local/cuda /usr/local/cuda-13* /usr/local/cuda-12* /opt/cuda \
+    ${NVCC:+"$(dirname "$(dirname "$NVCC")")"}; do
+    [ -n "$d" ] && [ -d "$d" ] && CUDA_DIRS="$CUDA_DIRS $(readlink -f "$d")"
+done
+CUDA_DIRS=$(echo "$CUDA_DIRS" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
+say "CUDA toolkit dirs: $(echo $CUDA_DIRS)"
+say "python nvidia dirs: $(echo $NV_DIRS)"
+
+# first_lib PATTERN DIRS...: the first real file matching PATTERN (newest version first) under DIRS.
+first_lib() {
+    local pattern=$1; shift
+    for d in "$@"; do
+        [ -d "$d" ] || continue
+        find -L "$d" -maxdepth 5 -name "$pattern" -type f 2>/dev/null | grep -v -e builtins -e stub | sort -rV | head -n 1
+    done | head -n 1
+}
+# NVRTC: the newest one the driver can load the PTX of (NVRTC 13.2 writes PTX ISA 9.2, which a 13.0
+# driver refuses with CUDA_ERROR_UNSUPPORTED_PTX_VERSION); toolkit before pip wheels on a tie.
+DRIVER_CUDA=$(nvidia-smi 2>/dev/null | grep -o 'CUDA Version: *[0-9.]*' | grep -o '[0-9][0-9.]*' | head -n 1)
+DRIVER_NUM=$(echo "${DRIVER_CUDA:-0.0}" | awk -F. '{print $1 * 1000 + $2 * 10}')
+nvrtc_version() { # libnvrtc path -> 13000-style number (empty when it cannot be asked)
+    [ -n "$PY" ] && "$PY" -c 'import ctypes, sys
+l = ctypes.CDLL(sys.argv[1]); a, b = ctypes.c_int(), ctypes.c_int()
+l.nvrtcVersion(ctypes.byref(a), ctypes.byref(b)); print(a.value * 1000 + b.value * 10)' "$1" 2>/dev/null
+}
+NVRTC="" NVRTC_NUM=0 NVRTC_FIRST=""
+for d in $CUDA_DIRS $NV_DIRS; do
+    [ -d "$d" ] || continue
+    for f in $(find -L "$d" -maxdepth 5 -name 'libnvrtc.so.*' -type f 2>/dev/null | grep -v -e builtins -e stub | sort -rV); do
+        [ -n "$NVRTC_FIRST" ] || NVRTC_FIRST=$f
+        v=$(nvrtc_version "$f")
+        say "nvrtc candidate: $f (version ${v:-unknown})"
+        if [ -n "$v" ] && [ "$v" -le "$DRIVER_NUM" ] && [ "$v" -gt "$NVRTC_NUM" ]; then NVRTC=$f NVRTC_NUM=$v; fi
+    done
+done
+if [ -z "$NVRTC" ] && [ -n "$NVRTC_FIRST" ]; then
+    NVRTC=$NVRTC_FIRST
+    summary "WARN no NVRTC known to be <= the driver's CUDA ${DRIVER_CUDA:-?}; using $NVRTC (kernels may fail to load)"
+fi
+NCCL=$(first_lib 'libnccl.so.*' $NV_DIRS $CUDA_DIRS /usr/lib/x86_64-linux-gnu /usr/lib64)
+[ -n "$NCCL" ] || abort "libs: libnccl.so.2 not found (looked in: $NV_DIRS $CUDA_DIRS /usr/lib/x86_64-linux-gnu)"
+[ -n "$NVRTC" ] || abort "libs: libnvrtc.so.* not found (looked in: $CUDA_DIRS $NV_DIRS)"
+LIBS="$WORK/lib"
+mkdir -p "$LIBS"
+ln -sf "$NCCL" "$LIBS/libnccl.so"
+ln -sf "$NVRTC" "$LIBS/libnvrtc.so"
+summary "libnccl: $NCCL (as libnccl.so)"
+summary "libnvrtc: $NVRTC (as libnvrtc.so; driver supports CUDA ${DRIVER_CUDA:-?})"
+if ! ldconfig -p 2>/dev/null | grep -q 'libcuda.so.1'; then
+    CUDA_LIB=$(first_lib 'libcuda.so.1*' /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/local/nvidia/lib64 /usr/lib/wsl/lib)
+    [ -n "$CUDA_LIB" ] || abort "libs: libcuda.so.1 (the driver library) not found"
+    ln -sf "$CUDA_LIB" "$LIBS/libcuda.so.1"
+    summary "libcuda: $CUDA_LIB"
+fi
+export LD_LIBRARY_PATH="$LIBS:$(dirname "$NVRTC"):$(dirname "$NCCL")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# CUDA_PATH: a root whose include/ has cuda_runtime.h, preferring the one NVRTC came from.
+NVRTC_ROOT=$(dirname "$(dirname "$NVRTC")")
+HEADERS=""
+for d in "$NVRTC_ROOT" "$(dirname "$NVRTC_ROOT")" $CUDA_DIRS $NV_DIRS $(for n in $NV_DIRS; do echo "$n"/*; done); do
+    if [ -f "$d/include/cuda_runtime.h" ]; then HEADERS=$d; break; fi
+done
+[ -n "$HEADERS" ] || abort "headers: no include/cuda_runtime.h under $NVRTC_ROOT $CUDA_DIRS $NV_DIRS (cubecl-cuda needs CUDA_PATH)"
+export CUDA_PATH=$HEADERS
+summary "CUDA_PATH: $CUDA_PATH"
+export NCCL_SOCKET_IFNAME=${NCCL_SOCKET_IFNAME:-lo}
+export NCCL_IB_DISABLE=${NCCL_IB_DISABLE:-1}
+export NCCL_DEBUG=${NCCL_DEBUG:-WARN}
+export RUST_BACKTRACE=1
+
+# ---- 1. the device all-reduce
+say "== gpu_check"
+timeout 180 "$BIN/gpu_check" 0 >"$WORK/gpu_check.out" 2>&1
+rc=$?
+cat "$WORK/gpu_check.out" >>"$LOG"
+grep -E '^(INFO|MISSING|PASS|FAIL|SUMMARY)' "$WORK/gpu_check.out" | tee -a "$LOG" >>"$SUMMARY"
+case $rc in
+0) pass "gpu_check (exit 0)" ;;
+2) abort "gpu_check: the GPU stack is incomplete (MISSING lines above)" ;;
+124) fail "gpu_check: timed out after 180 s" ;;
+*) fail "gpu_check: exit $rc; last lines: $(tail -n 5 "$WORK/gpu_check.out" | tr '\n' ' ')" ;;
+esac
+
+# ---- 2. quickstart steps on CPU and CUDA
+say "== quickstart: $STEPS steps, cpu vs cuda"
+DATA=data/quickstart
+mkdir -p "$DATA"
+if [ ! -s "$DATA/train.jsonl" ]; then # as experiments/quickstart.sh makes it
+    "$BIN/ranker" data synth --items 2000 --seed 1 --output "$DATA/train.jsonl" >>"$LOG" 2>&1 ||
+        abort "quickstart: ranker data synth failed (see $LOG)"
+fi
+RUNS="$WORK/runs"
+# Same data order, no evaluation, a log line per step, no dropout (its random masks come from each
+# device's own generator); random initialisation also differs per device, so both runs resume from one
+# CPU checkpoint taken after step 1 and the comparison covers steps 2..STEPS+1.
+COMMON=(--set train.log_every=1 --set train.eval_every=null --set data.dev=null --set data.test=null
+    --set model.dropout=0.0)
+train() { # device output_dir max_steps timeout
+    timeout "$4" "$BIN/ranker" train configs/quickstart.yaml --device "$1" "${COMMON[@]}" \
+        --set "run.output_dir=$2" --set "train.max_steps=$3" >"$WORK/train-$1-$3.out" 2>&1
+}
+train cpu "$RUNS/base" 1 120 || abort "quickstart: the CPU base step failed: $(tail -n 5 "$WORK/train-cpu-1.out" | tr '\n' ' ')"
+last=$((STEPS + 1))
+for dev in cpu cuda; do
+    mkdir -p "$RUNS/$dev" && cp -r "$RUNS/base/." "$RUNS/$dev/"
+    started=$(date +%s)
+    train "$dev" "$RUNS/$dev" "$last" 240
+    rc=$?
+    cat "$WORK/train-$dev-$last.out" >>"$LOG"
+    mkdir -p "$OUT/$dev" && cp "$RUNS/$dev/metrics.jsonl" "$OUT/$dev/" 2>/dev/null
+    cp -r "$RUNS/$dev/logs" "$OUT/$dev/" 2>/dev/null
+    if [ $rc -ne 0 ]; then
+        fail "quickstart $dev: ranker train exit $rc: $(tail -n 5 "$WORK/train-$dev-$last.out" | tr '\n' ' ')"
+    else
+        say "quickstart $dev: $((last - 1)) steps in $(($(date +%s) - started)) s"
+        grep -h "gradient all-reduce" "$RUNS/$dev/logs/"*.log 2>/dev/null | tail -n 1 | tee -a "$LOG" >>"$SUMMARY"
+    fi
+done
+if [ -s "$RUNS/cpu/metrics.jsonl" ] && [ -s "$RUNS/cuda/metrics.jsonl" ] && [ -n "$PY" ]; then
+    "$PY" - "$RUNS/cpu/metrics.jsonl" "$RUNS/cuda/metrics.jsonl" "$TOL" "$last" >"$WORK/compare.out" 2>&1 <<'EOF'
+import json, sys
+cpu_path, cuda_path, tol, last = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+def steps(path):
+    out = {}
+    for line in open(path):
+        r = json.loads(line)
+        if "loss" in r:
+            out[r["step"]] = r
+    return out
+cpu, cuda = steps(cpu_path), steps(cuda_path)
+want = list(range(2, last + 1))
+worst, bad = 0.0, 0
+print(f"{'step':>4} {'cpu loss':>12} {'cuda loss':>12} {'|diff|':>10} {'cpu gnorm':>10} {'cuda gnorm':>10}")
+for s in want:
+    if s not in cpu or s not in cuda:
+        print(f"{s:>4} missing in {'cpu' if s not in cpu else 'cuda'} metrics")
+        bad += 1
+        continue
+    a, b = cpu[s]["loss"], cuda[s]["loss"]
+    d = abs(a - b)
+    worst = max(worst, d)
+    bad += d > tol
+    print(f"{s:>4} {a:12.6f} {b:12.6f} {d:10.2e} {cpu[s]['grad_norm']:10.4f} {cuda[s]['grad_norm']:10.4f}{'  > tol' if d > tol else ''}")
+print(f"steps {want[0]}..{want[-1]}: max |cpu - cuda| loss = {worst:.3e} (tolerance {tol}); {bad} step(s) out")
+sys.exit(1 if bad else 0)
+EOF
+    rc=$?
+    tee -a "$LOG" <"$WORK/compare.out" >>"$SUMMARY"
+    if [ $rc -eq 0 ]; then pass "quickstart cpu vs cuda: $STEPS step losses within $TOL"; else fail "quickstart cpu vs cuda: losses differ by more than $TOL (table above)"; fi
+else
+    fail "quickstart cpu vs cuda: missing metrics.jsonl (or python) to compare"
+fi
+rm -rf "$WORK"
+finish
