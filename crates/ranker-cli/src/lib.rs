@@ -15,6 +15,7 @@ pub use args::Cli;
 /// Parses the command line, runs the subcommand and maps the outcome to an exit code:
 /// 0 on success, 1 on an error (printed as one line with its causes), 0 on a closed stdout pipe.
 pub fn run() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     match commands::dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,4 +33,17 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// burn allocates and frees many large temporary buffers per step; with glibc's default dynamic mmap
+/// threshold each of them is a fresh mmap (page faults on every use) and freed memory is trimmed back to the
+/// kernel. Keeping buffers up to 32 MiB on the heap and never trimming made a DeBERTa training step 15–28 %
+/// and a forward pass 37–65 % faster in `crates/ranker-models/benches/pair_ranker.rs`.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called once before any threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
 }

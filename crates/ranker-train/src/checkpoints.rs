@@ -51,6 +51,12 @@ pub struct TrainerState {
     pub best: Option<BestScore>,
     /// Parameter paths and shapes digest (a checkpoint of another model is refused).
     pub model_fingerprint: String,
+    /// The supervision metrics (`data.metrics`), in task order.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// The training set (`data.train`), as configured.
+    #[serde(default)]
+    pub train_data: Option<String>,
 }
 
 impl TrainerState {
@@ -259,6 +265,8 @@ mod tests {
             global_batch: 8,
             best: None,
             model_fingerprint: "x".into(),
+            metrics: vec!["rougeL".into()],
+            train_data: None,
         }
     }
 

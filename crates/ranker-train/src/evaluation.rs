@@ -97,6 +97,7 @@ pub fn evaluate<B: Backend>(
     let dataset = require_split(config, split)?;
     let eval_dir = RunDir::new(config.output_dir()).eval();
     let options = eval_options(config);
+    check_cross_dataset(config, checkpoint, split);
     tracing::info!(
         "evaluating {} on {} ({} examples)",
         checkpoint.display(),
@@ -150,5 +151,28 @@ pub fn evaluate<B: Backend>(
                 Some(&eval_dir),
             )?)
         }
+    }
+}
+
+/// A checkpoint may be evaluated on another dataset than it was trained on (cross-dataset inference,
+/// as the paper does): its own tokenizer is always used (the loader checks its marker ids), and the
+/// report scores the evaluation set's metrics. Say so when they differ from the training metrics.
+fn check_cross_dataset(config: &Config, checkpoint: &Path, split: Split) {
+    let Ok(state) = Checkpoints::read_state(checkpoint) else {
+        return;
+    };
+    if !state.metrics.is_empty() && state.metrics != config.data.metrics {
+        tracing::warn!(
+            "cross-dataset evaluation: {} was trained with metrics {:?}{}; {} is scored with {:?}",
+            checkpoint.display(),
+            state.metrics,
+            state
+                .train_data
+                .as_deref()
+                .map(|d| format!(" on {d}"))
+                .unwrap_or_default(),
+            split.key(),
+            config.data.metrics
+        );
     }
 }

@@ -453,6 +453,13 @@ where
         global_batch: setup.layout.global_examples(),
         best,
         model_fingerprint: setup.fingerprint.clone(),
+        metrics: setup.config.data.metrics.clone(),
+        train_data: setup
+            .config
+            .data
+            .train
+            .as_ref()
+            .map(|p| p.display().to_string()),
     };
     let dir = setup.checkpoints.save(step, &state, |dir| {
         task.save(model, dir)?;

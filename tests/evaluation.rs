@@ -1,0 +1,107 @@
+//! `ranker eval` as users run it: sharded over `launch` workers with the same report as one worker,
+//! and on another dataset than the checkpoint was trained on.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn train_tiny(dir: &Path, train: &Path) -> std::path::PathBuf {
+    let run = dir.join("run");
+    let mut cmd = Command::new(common::bin("ranker"));
+    cmd.current_dir(common::repo())
+        .env("RANKER_LOG", "warn")
+        .args(["train", "configs/quickstart.yaml"]);
+    for kv in [
+        format!("data.train={}", train.display()),
+        "data.dev=null".into(),
+        "data.test=null".into(),
+        "train.max_steps=3".into(),
+        format!("run.output_dir={}", run.display()),
+    ] {
+        cmd.args(["--set", &kv]);
+    }
+    common::run_ok(&mut cmd);
+    run.join("checkpoints/step-3")
+}
+
+fn eval_config(dir: &Path, test: &Path, checkpoint: &Path, metrics: &str) -> std::path::PathBuf {
+    let yaml = format!(
+        "task: eval\nrun: {{output_dir: {out}, seed: 5}}\ndata: {{test: {test}, metrics: {metrics}}}\n\
+         model: {{backbone: {{path: {model}}}, source_max_len: 64, candidate_max_len: 64}}\n\
+         eval: {{mode: full, batch_size: 16, checkpoint: {ckpt}}}\ndist: {{backend: tcp}}\n",
+        out = dir.display(),
+        test = test.display(),
+        model = common::repo().join("configs/models/deberta-v3-tiny").display(),
+        ckpt = checkpoint.display(),
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("eval.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+fn report(dir: &Path) -> Value {
+    let mut r: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("eval/report.json")).unwrap())
+            .unwrap();
+    r.as_object_mut().unwrap().remove("timings");
+    r
+}
+
+#[test]
+fn sharded_eval_through_launch_matches_one_worker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = common::synth(tmp.path(), "train.jsonl", 16, 5, 1);
+    let test = common::synth(tmp.path(), "test.jsonl", 7, 5, 9);
+    let checkpoint = train_tiny(tmp.path(), &train);
+    let one = eval_config(&tmp.path().join("one"), &test, &checkpoint, "[rougeL]");
+    let three = eval_config(&tmp.path().join("three"), &test, &checkpoint, "[rougeL]");
+    common::run_ok(common::launch().args(["--nproc", "1"]).arg(&one));
+    common::run_ok(common::launch().args(["--nproc", "3"]).arg(&three));
+    let (a, b) = (
+        report(&tmp.path().join("one")),
+        report(&tmp.path().join("three")),
+    );
+    assert_eq!(a["sel"], b["sel"]);
+    assert_eq!(a["n_examples"], 7);
+    let preds = |d: &str| {
+        std::fs::read_to_string(tmp.path().join(d).join("eval/predictions.jsonl")).unwrap()
+    };
+    let (pa, pb) = (preds("one"), preds("three"));
+    let ranks = |text: &str| -> Vec<Value> {
+        text.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["ranks"].clone())
+            .collect()
+    };
+    assert_eq!(
+        ranks(&pa),
+        ranks(&pb),
+        "identical ranks whatever the world size"
+    );
+}
+
+#[test]
+fn a_checkpoint_evaluates_on_another_dataset_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = common::synth(tmp.path(), "train.jsonl", 16, 5, 1);
+    let other = common::synth(tmp.path(), "other.jsonl", 5, 4, 77);
+    let checkpoint = train_tiny(tmp.path(), &train);
+    let cfg = eval_config(&tmp.path().join("x"), &other, &checkpoint, "[bleu, rouge1]");
+    let out = Command::new(common::bin("ranker"))
+        .env("RANKER_LOG", "warn")
+        .args(["eval"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("cross-dataset evaluation"), "{stderr}");
+    let r = report(&tmp.path().join("x"));
+    assert!(
+        r["sel"]["bleu"].is_number() && r["sel"]["rouge1"].is_number(),
+        "{r}"
+    );
+}
