@@ -15,6 +15,7 @@
 pub mod backbone;
 pub mod checkpoint;
 pub mod collate;
+pub mod dropout;
 pub mod encode;
 mod error;
 pub mod hf;

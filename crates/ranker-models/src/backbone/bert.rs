@@ -9,8 +9,9 @@
 //! cross-attention, KV cache) and relative position embeddings (`position_embedding_type` other than
 //! `absolute`); configs asking for them are rejected when loaded.
 
+use crate::dropout::Dropout;
 use burn::module::Module;
-use burn::nn::{Dropout, Embedding, LayerNorm, Linear};
+use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::tensor::{activation, backend::Backend, Int, Tensor};
 use serde::{Deserialize, Serialize};
 

@@ -31,8 +31,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use crate::dropout::Dropout;
 use burn::module::Module;
-use burn::nn::{Dropout, Embedding, LayerNorm, Linear};
+use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::tensor::{activation, backend::Backend, Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

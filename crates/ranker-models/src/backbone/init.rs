@@ -5,8 +5,9 @@
 //! bias = 0; `nn.Embedding` weight ~ N(0, σ) with the `padding_idx` row zeroed; `LayerNorm` weight = 1,
 //! bias = 0; σ = `config.initializer_range`.
 
+use crate::dropout::Dropout;
 use burn::module::{Initializer, Param};
-use burn::nn::{Dropout, DropoutConfig, Embedding, LayerNorm, LayerNormConfig, Linear};
+use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +61,7 @@ pub(crate) fn layer_norm<B: Backend>(d_model: usize, eps: f64, device: &B::Devic
 
 /// A dropout layer; `prob` comes from a validated config, so it is within `[0, 1]`.
 pub(crate) fn dropout(prob: f64) -> Dropout {
-    DropoutConfig::new(prob).init()
+    Dropout::new(prob)
 }
 
 /// How rows added by [`Backbone::resize_token_embeddings_with`](crate::Backbone::resize_token_embeddings_with)

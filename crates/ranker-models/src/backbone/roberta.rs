@@ -6,8 +6,9 @@
 //! position `pad_token_id`. Checked against transformers on a tiny random RoBERTa
 //! (`tests/fixtures/models/roberta-tiny`). The pooler is not implemented.
 
+use crate::dropout::Dropout;
 use burn::module::Module;
-use burn::nn::{Dropout, Embedding, LayerNorm};
+use burn::nn::{Embedding, LayerNorm};
 use burn::tensor::{backend::Backend, Int, Tensor};
 
 use super::base::{BackboneInput, BackboneOutput};

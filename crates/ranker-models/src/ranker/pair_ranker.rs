@@ -3,9 +3,10 @@
 //! marker tokens and a shared head scoring each candidate against the source.
 // https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py#L272
 
+use crate::dropout::Dropout;
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::tanh;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -35,7 +36,7 @@ impl PairRankerConfig {
             head_layer: PairHead {
                 dense: LinearConfig::new(2 * hidden, hidden).init(device),
                 out_proj: LinearConfig::new(hidden, self.n_tasks).init(device),
-                dropout: DropoutConfig::new(self.drop_out).init(),
+                dropout: Dropout::new(self.drop_out),
             },
         }
     }
@@ -243,7 +244,7 @@ mod tests {
         let mut head = PairHead::<Flex> {
             dense: LinearConfig::new(4, 2).init(&device),
             out_proj: LinearConfig::new(2, 1).init(&device),
-            dropout: DropoutConfig::new(0.5).init(),
+            dropout: Dropout::new(0.5),
         };
         // burn stores Linear weights as [in, out].
         head.dense.weight = Param::from_tensor(Tensor::from_floats(

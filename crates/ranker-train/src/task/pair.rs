@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use burn::module::AutodiffModule;
-use burn::nn::DropoutConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
@@ -19,6 +18,7 @@ use ranker_models::checkpoint::{
     load_pair_ranker, load_pair_ranker_weights, save_pair_ranker, RankerConfig, RankerType,
 };
 use ranker_models::collate::{CandidatePair, PairBatch, PairCollator, PairTokenizer, RankText};
+use ranker_models::dropout::Dropout;
 use ranker_models::loss::PairLoss;
 use ranker_models::ranker::{PairInput, PairRanker, PairRankerConfig};
 use ranker_models::BackboneConfig;
@@ -75,7 +75,7 @@ impl PairTask {
                     });
                 }
                 let mut model = loaded.model;
-                model.head_layer.dropout = DropoutConfig::new(m.dropout).init();
+                model.head_layer.dropout = Dropout::new(m.dropout);
                 (loaded.tokenizer, model, loaded.backbone_config)
             }
             None => {

@@ -170,10 +170,9 @@ where
             };
             // Dropout and gate noise: a fresh, reproducible stream per rank and micro-step.
             let micro_index = step * t.grad_accum as u64 + m as u64;
-            B::seed(
-                device,
-                mix(mix(config.run.seed, setup.rank as u64 + 1), micro_index),
-            );
+            let micro_seed = mix(mix(config.run.seed, setup.rank as u64 + 1), micro_index);
+            B::seed(device, micro_seed);
+            ranker_models::dropout::seed_dropout(micro_seed);
             let loss = task.loss(&model, micro, device);
             let scaled = loss.mul_scalar(micro.units() as f64 / global_units);
             loss_share += scaled.clone().into_scalar().elem::<f64>();
