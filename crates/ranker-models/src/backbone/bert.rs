@@ -516,15 +516,16 @@ impl<B: Backend> BertEncoder<B> {
         hidden_states: Tensor<B, 3>,
         attention_mask: Tensor<B, 2, Int>,
     ) -> Tensor<B, 3> {
-        let [batch, seq, _] = hidden_states.dims();
+        let [_, seq, _] = hidden_states.dims();
         let heads = self
             .layer
             .first()
             .map_or(1, |l| l.attention.self_attn.num_attention_heads);
-        // Materialised for every head and query once per forward: burn-flex adds same-shape
+        // Materialised (copied) for every head and query once per forward: burn-flex adds same-shape
         // contiguous tensors in place with SIMD but walks a broadcast operand element by element.
-        let bias = Tensor::zeros([batch, heads, seq, seq], &hidden_states.device())
-            + key_padding_bias(attention_mask);
+        let bias = key_padding_bias(attention_mask)
+            .repeat_dim(2, seq)
+            .repeat_dim(1, heads);
         self.layer
             .iter()
             .fold(hidden_states, |x, layer| layer.forward(x, bias.clone()))

@@ -918,8 +918,9 @@ impl<B: Backend> DebertaV2Encoder<B> {
             .map_or(1, |l| l.attention.self_attn.num_attention_heads);
         // transformers fills masked scores with finfo.min (masked_fill), so no gradient flows through
         // them: padded query rows attend uniformly but pass nothing back. Materialised for every head
-        // once per forward: burn-flex then fills with SIMD instead of walking a broadcast mask.
-        let masked = (Tensor::zeros([batch, heads, seq, seq], &device) + pair_mask).equal_elem(0.0);
+        // once per forward (copied per head, not broadcast): burn-flex then fills with SIMD instead of
+        // walking a broadcast mask.
+        let masked = pair_mask.equal_elem(0.0).repeat_dim(1, heads);
         let relative = self.relative_input(seq, &device);
         self.layer.iter().fold(hidden_states, |x, layer| {
             layer.forward(x, masked.clone(), relative.as_ref())
