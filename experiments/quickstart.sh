@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The quickstart: build, make the synthetic data, train the tiny PairRanker of configs/quickstart.yaml
-# on CPU through `launch`, and print the held-out evaluation table. About three minutes on 2 cores
+# on CPU through `launch`, and print the held-out evaluation table. About one minute on 2 cores
 # after the build. Pass NPROC=2 to train with two data-parallel workers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
