@@ -9,7 +9,6 @@
 //! cross-attention, KV cache) and relative position embeddings (`position_embedding_type` other than
 //! `absolute`); configs asking for them are rejected when loaded.
 
-use crate::dropout::Dropout;
 use burn::module::Module;
 use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::tensor::{activation, backend::Backend, Int, Tensor};
@@ -19,6 +18,7 @@ use super::activation::HiddenAct;
 use super::base::{BackboneInput, BackboneOutput, ConfigIssue};
 use super::init;
 use super::padding::embed_with_padding_idx;
+use crate::dropout::Dropout;
 
 fn default_vocab_size() -> usize {
     30522

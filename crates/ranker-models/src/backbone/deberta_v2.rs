@@ -31,7 +31,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use crate::dropout::Dropout;
 use burn::module::Module;
 use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::tensor::{activation, backend::Backend, Bool, Int, Tensor, TensorData};
@@ -41,6 +40,7 @@ use super::activation::HiddenAct;
 use super::base::{BackboneInput, BackboneOutput, ConfigIssue};
 use super::init;
 use super::padding::embed_with_padding_idx;
+use crate::dropout::Dropout;
 
 /// One relative attention term of `pos_att_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,11 +5,12 @@
 //! bias = 0; `nn.Embedding` weight ~ N(0, σ) with the `padding_idx` row zeroed; `LayerNorm` weight = 1,
 //! bias = 0; σ = `config.initializer_range`.
 
-use crate::dropout::Dropout;
 use burn::module::{Initializer, Param};
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
+
+use crate::dropout::Dropout;
 
 /// A `Linear` with weight ~ N(0, `std`) (stored `[d_input, d_output]`) and a zero bias.
 pub(crate) fn linear<B: Backend>(

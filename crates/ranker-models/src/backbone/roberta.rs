@@ -6,7 +6,6 @@
 //! position `pad_token_id`. Checked against transformers on a tiny random RoBERTa
 //! (`tests/fixtures/models/roberta-tiny`). The pooler is not implemented.
 
-use crate::dropout::Dropout;
 use burn::module::Module;
 use burn::nn::{Embedding, LayerNorm};
 use burn::tensor::{backend::Backend, Int, Tensor};
@@ -15,6 +14,7 @@ use super::base::{BackboneInput, BackboneOutput};
 use super::bert::{BertConfig, BertEncoder};
 use super::init;
 use super::padding::embed_with_padding_idx;
+use crate::dropout::Dropout;
 
 /// Position ids of RoBERTa: `cumsum(ids != pad) * (ids != pad) + pad`.
 ///

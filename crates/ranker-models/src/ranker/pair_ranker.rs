@@ -3,7 +3,6 @@
 //! marker tokens and a shared head scoring each candidate against the source.
 // https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py#L272
 
-use crate::dropout::Dropout;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -13,6 +12,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::backbone::{Backbone, BackboneInput};
 use crate::collate::PairBatch;
+use crate::dropout::Dropout;
 use crate::loss::PairLoss;
 
 /// Configuration of a [`PairRanker`] head (the reference's `n_tasks` and `drop_out`).
