@@ -105,53 +105,39 @@ pub fn evaluate<B: Backend>(
         dataset.examples.len()
     );
     let lengths = Some((config.model.source_max_len, config.model.candidate_max_len));
-    match config.model.ranker {
+    let base_model = Some(config.model.backbone.path.as_path());
+    let out = Some(eval_dir.as_path());
+    let collective = pg.collective();
+    let outcome = match config.model.ranker {
         RankerKind::PairRanker => {
             let mut scorer = PairRankerScorer::<B>::from_checkpoint(
                 checkpoint,
-                Some(&config.model.backbone.path),
+                base_model,
                 lengths,
                 device.clone(),
             )?;
-            Ok(evaluate_pairwise(
-                pg.collective(),
-                &dataset,
-                &mut scorer,
-                &options,
-                Some(&eval_dir),
-            )?)
+            evaluate_pairwise(collective, &dataset, &mut scorer, &options, out)?
         }
         RankerKind::SummaReranker => {
             let mut scorer = SummaRerankerScorer::<B>::from_checkpoint(
                 checkpoint,
-                Some(&config.model.backbone.path),
+                base_model,
                 lengths,
                 device.clone(),
             )?;
-            Ok(evaluate_listwise(
-                pg.collective(),
-                &dataset,
-                &mut scorer,
-                &options,
-                Some(&eval_dir),
-            )?)
+            evaluate_listwise(collective, &dataset, &mut scorer, &options, out)?
         }
         RankerKind::SimCls => {
             let mut scorer = SimClsScorer::<B>::from_checkpoint(
                 checkpoint,
-                Some(&config.model.backbone.path),
+                base_model,
                 lengths,
                 device.clone(),
             )?;
-            Ok(evaluate_listwise(
-                pg.collective(),
-                &dataset,
-                &mut scorer,
-                &options,
-                Some(&eval_dir),
-            )?)
+            evaluate_listwise(collective, &dataset, &mut scorer, &options, out)?
         }
-    }
+    };
+    Ok(outcome)
 }
 
 /// A checkpoint may be evaluated on another dataset than it was trained on (cross-dataset inference,
