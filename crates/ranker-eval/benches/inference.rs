@@ -22,7 +22,7 @@ use ranker_data::{Dataset, LoadOptions, SynthOptions};
 use ranker_dist::{Collective, HostCollective, StoreClient, StoreServer};
 use ranker_eval::{
     evaluate_pairwise, predict_pairwise, Aggregation, BatchOptions, BubbleOptions, EvalOptions,
-    ItemText, PairMode, PairRankerScorer, PairScorer, SyntheticScorer,
+    ItemText, PairInference, PairRankerScorer, PairScorer, SyntheticScorer,
 };
 use ranker_models::collate::{PairCollator, PairTokenizer};
 use ranker_models::ranker::{PairRanker, PairRankerConfig};
@@ -146,8 +146,8 @@ fn run<M: MakeScorer + 'static>(make: M, args: &Args) {
     let items = ItemText::from_examples(&data.examples);
     let batch = BatchOptions::with_batch_size(args.batch_size);
     let modes = [
-        ("full", PairMode::Full(Aggregation::MaxLogits)),
-        ("bubble", PairMode::Bubble(BubbleOptions::default())),
+        ("full", PairInference::Full(Aggregation::MaxLogits)),
+        ("bubble", PairInference::Bubble(BubbleOptions::default())),
     ];
     for (name, mode) in modes {
         let mut scorer = make.make();
@@ -206,7 +206,7 @@ fn workers_wall_time<M: MakeScorer + 'static>(
                     .unwrap(),
                 );
                 let options = EvalOptions {
-                    mode: PairMode::Full(Aggregation::MaxLogits),
+                    mode: PairInference::Full(Aggregation::MaxLogits),
                     batch,
                     ..EvalOptions::default()
                 };

@@ -7,7 +7,9 @@ use ranker_dist::Collective;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EvalError;
-use crate::inference::{check_items, predict_listwise, predict_pairwise, BatchOptions, PairMode};
+use crate::inference::{
+    check_items, predict_listwise, predict_pairwise, BatchOptions, PairInference,
+};
 use crate::item::{ItemPrediction, ItemText};
 use crate::output::write_eval_outputs;
 use crate::report::{build_report, judged_items, GptOptions, ModeInfo, Report, ReportInput};
@@ -15,11 +17,11 @@ use crate::scorer::{ListScorer, PairScorer};
 use crate::shard::run_sharded;
 
 /// What `ranker eval` (and the trainer's eval-in-the-loop) asks for; the CLI maps the config's `eval` section
-/// into it (`mode` + `aggregation` + `num_runs` + `run.seed` → [`PairMode`], `batch_size` → [`BatchOptions`]).
+/// into it (`mode` + `aggregation` + `num_runs` + `run.seed` → [`PairInference`], `batch_size` → [`BatchOptions`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalOptions {
     /// PairRanker's inference mode (ignored by [`evaluate_listwise`]).
-    pub mode: PairMode,
+    pub mode: PairInference,
     /// Batching.
     pub batch: BatchOptions,
     /// GPT metric options.
@@ -31,7 +33,7 @@ pub struct EvalOptions {
 impl Default for EvalOptions {
     fn default() -> Self {
         Self {
-            mode: PairMode::Full(crate::inference::Aggregation::MaxLogits),
+            mode: PairInference::Full(crate::inference::Aggregation::MaxLogits),
             batch: BatchOptions::default(),
             gpt: GptOptions::default(),
             ranker_name: "PairRanker".into(),
@@ -62,13 +64,13 @@ pub fn evaluate_pairwise<S: PairScorer>(
     eval_dir: Option<&Path>,
 ) -> Result<EvalOutcome, EvalError> {
     let mode = match options.mode {
-        PairMode::Full(aggregation) => ModeInfo {
+        PairInference::Full(aggregation) => ModeInfo {
             mode: "full",
             aggregation: Some(aggregation),
             num_runs: None,
             ranks_are_total_order: true,
         },
-        PairMode::Bubble(bubble) => ModeInfo {
+        PairInference::Bubble(bubble) => ModeInfo {
             mode: "bubble",
             aggregation: None,
             num_runs: Some(bubble.num_runs),

@@ -1,8 +1,8 @@
 //! Inference and evaluation for llm-ranker's rankers.
 //!
-//! - [`inference`]: PairRanker's modes exactly as LLM-Blender (spec §3) — `full` ([`PairMode::Full`]: every
+//! - [`inference`]: PairRanker's modes exactly as LLM-Blender (spec §3) — `full` ([`PairInference::Full`]: every
 //!   ordered pair `i ≠ j` scored once, aggregated by [`Aggregation::MaxLogits`] or [`Aggregation::MaxWins`]) and
-//!   `bubble` ([`PairMode::Bubble`]: a seeded permutation per item, both orders per comparison, ties to the later
+//!   `bubble` ([`PairInference::Bubble`]: a seeded permutation per item, both orders per comparison, ties to the later
 //!   candidate, the reference's `num_runs` loop, `select_process` recorded) — and listwise scoring for
 //!   SummaReranker / SimCLS. Requests from many items are packed into full batches; scores become competition
 //!   ranks. The model is behind the [`PairScorer`] / [`ListScorer`] traits.
@@ -45,7 +45,7 @@ pub use evaluate::{evaluate_listwise, evaluate_pairwise, EvalOptions, EvalOutcom
 pub use inference::{
     bubble_elimination_scores, bubble_return_all_order, bubble_select, predict_listwise,
     predict_pairwise, Aggregation, BatchOptions, BubbleOptions, BubbleState, BubbleTarget,
-    InferenceStats, PairMode,
+    InferenceStats, PairInference,
 };
 pub use item::{BubbleStep, ItemPrediction, ItemText, PredictionLine};
 pub use model::{PairRankerScorer, SimClsScorer, SummaRerankerScorer};

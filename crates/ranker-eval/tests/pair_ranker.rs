@@ -12,7 +12,7 @@ use burn::tensor::backend::Backend;
 use common::{report_without_timings, run_ring, synth_dataset};
 use ranker_eval::{
     evaluate_pairwise, predict_pairwise, Aggregation, BatchOptions, BubbleOptions, EvalOptions,
-    ItemPrediction, ItemText, PairMode, PairRankerScorer,
+    ItemPrediction, ItemText, PairInference, PairRankerScorer,
 };
 use ranker_models::checkpoint::{save_pair_ranker, RankerConfig};
 use ranker_models::collate::{PairCollator, PairTokenizer};
@@ -89,8 +89,8 @@ fn world_sizes_and_batching_agree_with_the_burn_pair_ranker() {
     let (model, tokenizer, _) = tiny_model();
     let shared = Arc::new((model, tokenizer));
     let modes = [
-        PairMode::Full(Aggregation::MaxLogits),
-        PairMode::Bubble(BubbleOptions::default()),
+        PairInference::Full(Aggregation::MaxLogits),
+        PairInference::Bubble(BubbleOptions::default()),
     ];
     for mode in modes {
         // Batch size 1 (no padding at all) against 7 (rows of different items and lengths padded together).
@@ -104,7 +104,7 @@ fn world_sizes_and_batching_agree_with_the_burn_pair_ranker() {
         )
         .unwrap()
         .0;
-        if let PairMode::Full(_) = mode {
+        if let PairInference::Full(_) = mode {
             let gap = min_score_gap(&single);
             assert!(
                 gap > 1e-4,
@@ -174,7 +174,7 @@ fn checkpoints_load_and_other_ranker_types_are_rejected() {
 
     let dataset = synth_dataset(tmp.path(), 3, 3);
     let items = ItemText::from_examples(&dataset.examples);
-    let mode = PairMode::Full(Aggregation::MaxLogits);
+    let mode = PairInference::Full(Aggregation::MaxLogits);
     let batch = BatchOptions::with_batch_size(4);
     let in_memory = predict_pairwise(&mut scorer(&model, &tokenizer), &items, &mode, &batch, true)
         .unwrap()

@@ -15,7 +15,7 @@ use ranker_eval::reward::{
 };
 use ranker_eval::{
     bubble_select, evaluate_pairwise, item_permutation, Aggregation, BatchOptions, BubbleOptions,
-    BubbleTarget, EvalOptions, InferenceStats, ItemText, PairMode,
+    BubbleTarget, EvalOptions, InferenceStats, ItemText, PairInference,
 };
 use ranker_metrics::competition_ranks;
 use serde_json::Value;
@@ -314,7 +314,7 @@ fn evaluation_report_matches_the_trainer_and_gpt_eval() {
     let logits = load_json("eval/eval_logits.json");
     let expected = load_json("eval/eval_expected.json");
     let bubble = |num_runs| {
-        PairMode::Bubble(BubbleOptions {
+        PairInference::Bubble(BubbleOptions {
             num_runs,
             seed: 42,
             round: 0,
@@ -324,8 +324,8 @@ fn evaluation_report_matches_the_trainer_and_gpt_eval() {
     for want in expected["modes"].as_array().unwrap() {
         let name = want["mode"].as_str().unwrap();
         let mode = match name {
-            "full_max_logits" => PairMode::Full(Aggregation::MaxLogits),
-            "full_max_wins" => PairMode::Full(Aggregation::MaxWins),
+            "full_max_logits" => PairInference::Full(Aggregation::MaxLogits),
+            "full_max_wins" => PairInference::Full(Aggregation::MaxWins),
             "bubble_1" => bubble(1),
             "bubble_2" => bubble(2),
             other => panic!("mode {other}"),
@@ -437,8 +437,8 @@ fn evaluation_report_matches_the_trainer_and_gpt_eval() {
             ),
         }
         let forwards_per_item = match options.mode {
-            PairMode::Full(_) => 20,
-            PairMode::Bubble(b) => 2 * (4 + if b.num_runs == 2 { 3 } else { 0 }),
+            PairInference::Full(_) => 20,
+            PairInference::Bubble(b) => 2 * (4 + if b.num_runs == 2 { 3 } else { 0 }),
         };
         assert_eq!(report.forwards, 10 * forwards_per_item);
         assert_eq!(scorer.calls, report.forwards);

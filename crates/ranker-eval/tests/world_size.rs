@@ -10,14 +10,14 @@ use common::{report_without_timings, run_ring, synth_dataset};
 use ranker_data::Dataset;
 use ranker_eval::{
     evaluate_pairwise, Aggregation, BatchOptions, BubbleOptions, EvalError, EvalOptions, ItemText,
-    PairMode, PairRef, PairScorer, SyntheticScorer, PREDICTIONS_FILE, REPORT_FILE,
+    PairInference, PairRef, PairScorer, SyntheticScorer, PREDICTIONS_FILE, REPORT_FILE,
 };
 
-fn modes() -> Vec<PairMode> {
+fn modes() -> Vec<PairInference> {
     vec![
-        PairMode::Full(Aggregation::MaxLogits),
-        PairMode::Full(Aggregation::MaxWins),
-        PairMode::Bubble(BubbleOptions {
+        PairInference::Full(Aggregation::MaxLogits),
+        PairInference::Full(Aggregation::MaxWins),
+        PairInference::Bubble(BubbleOptions {
             num_runs: 2,
             seed: 11,
             round: 3,

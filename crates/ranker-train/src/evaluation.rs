@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 use burn::tensor::backend::Backend;
 use ranker_dist::ProcessGroup;
 use ranker_eval::{
-    evaluate_listwise, evaluate_pairwise, Aggregation, BatchOptions, BubbleOptions, BubbleTarget,
-    EvalOptions, EvalOutcome, GptOptions, PairMode, PairRankerScorer, SimClsScorer,
-    SummaRerankerScorer,
+    evaluate_listwise, evaluate_pairwise, BatchOptions, BubbleOptions, BubbleTarget, EvalOptions,
+    EvalOutcome, GptOptions, PairInference, PairRankerScorer, SimClsScorer, SummaRerankerScorer,
 };
 
 use crate::checkpoints::Checkpoints;
-use crate::config::{self, Config, EvalMode, EvalSplit, RankerKind};
+use crate::config::{Config, EvalMode, EvalSplit, RankerKind};
 use crate::data::{require_split, Split};
 use crate::error::TrainError;
 use crate::run_dir::RunDir;
@@ -49,11 +48,8 @@ pub fn resolve_checkpoint(config: &Config, flag: Option<&Path>) -> Result<PathBu
 pub fn eval_options(config: &Config) -> EvalOptions {
     let e = &config.eval;
     let mode = match e.mode {
-        EvalMode::Full => PairMode::Full(match e.aggregation {
-            config::Aggregation::MaxLogits => Aggregation::MaxLogits,
-            config::Aggregation::MaxWins => Aggregation::MaxWins,
-        }),
-        EvalMode::Bubble => PairMode::Bubble(BubbleOptions {
+        EvalMode::Full => PairInference::Full(e.aggregation),
+        EvalMode::Bubble => PairInference::Bubble(BubbleOptions {
             num_runs: e.num_runs,
             seed: config.run.seed,
             round: 0,

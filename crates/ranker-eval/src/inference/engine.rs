@@ -6,7 +6,7 @@ use super::batcher::prepare_pairs;
 use super::bubble::bubble_predict_chunk;
 use super::full::full_predict_chunk;
 use super::listwise::listwise_predict_chunk;
-use super::options::{BatchOptions, PairMode};
+use super::options::{BatchOptions, PairInference};
 use super::stats::InferenceStats;
 use crate::error::EvalError;
 use crate::item::{ItemPrediction, ItemText};
@@ -25,12 +25,12 @@ pub fn check_items(items: &[ItemText<'_>]) -> Result<(), EvalError> {
 pub fn predict_pairwise<S: PairScorer>(
     scorer: &mut S,
     items: &[ItemText<'_>],
-    mode: &PairMode,
+    mode: &PairInference,
     batch: &BatchOptions,
     keep_matrix: bool,
 ) -> Result<(Vec<ItemPrediction>, InferenceStats), EvalError> {
     batch.validate()?;
-    if let PairMode::Bubble(options) = mode {
+    if let PairInference::Bubble(options) = mode {
         options.validate()?;
     }
     check_items(items)?;
@@ -40,7 +40,7 @@ pub fn predict_pairwise<S: PairScorer>(
     for chunk in items.chunks(batch.chunk_items) {
         let prepared = prepare_pairs(scorer, chunk, &mut stats)?;
         let chunk_predictions = match mode {
-            PairMode::Full(aggregation) => full_predict_chunk(
+            PairInference::Full(aggregation) => full_predict_chunk(
                 scorer,
                 chunk,
                 &prepared,
@@ -49,7 +49,7 @@ pub fn predict_pairwise<S: PairScorer>(
                 batch.batch_size,
                 &mut stats,
             )?,
-            PairMode::Bubble(options) => bubble_predict_chunk(
+            PairInference::Bubble(options) => bubble_predict_chunk(
                 scorer,
                 chunk,
                 &prepared,
@@ -135,7 +135,7 @@ mod tests {
         let (_, full) = predict_pairwise(
             &mut scorer,
             &items,
-            &PairMode::Full(Aggregation::MaxLogits),
+            &PairInference::Full(Aggregation::MaxLogits),
             &batch,
             false,
         )
@@ -144,7 +144,7 @@ mod tests {
         let (predictions, bubble) = predict_pairwise(
             &mut scorer,
             &items,
-            &PairMode::Bubble(BubbleOptions::default()),
+            &PairInference::Bubble(BubbleOptions::default()),
             &batch,
             false,
         )
@@ -161,9 +161,9 @@ mod tests {
         let texts = texts(9, 5);
         let items = items(&texts);
         for mode in [
-            PairMode::Full(Aggregation::MaxLogits),
-            PairMode::Full(Aggregation::MaxWins),
-            PairMode::Bubble(BubbleOptions {
+            PairInference::Full(Aggregation::MaxLogits),
+            PairInference::Full(Aggregation::MaxWins),
+            PairInference::Bubble(BubbleOptions {
                 num_runs: 2,
                 ..Default::default()
             }),
@@ -199,7 +199,7 @@ mod tests {
         let err = predict_pairwise(
             &mut scorer,
             &items,
-            &PairMode::Full(Aggregation::MaxLogits),
+            &PairInference::Full(Aggregation::MaxLogits),
             &BatchOptions::default(),
             false,
         )

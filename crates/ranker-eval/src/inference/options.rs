@@ -65,19 +65,19 @@ impl Default for BubbleOptions {
 /// PairRanker inference mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PairMode {
+pub enum PairInference {
     /// Every ordered pair `i ≠ j` once (`n(n−1)` forwards per item), then an aggregation.
     Full(Aggregation),
     /// Bubble passes over a seeded per-item permutation (`2(n−1)` forwards per item and run).
     Bubble(BubbleOptions),
 }
 
-impl PairMode {
+impl PairInference {
     /// `"full"` or `"bubble"`.
     pub fn name(&self) -> &'static str {
         match self {
-            PairMode::Full(_) => "full",
-            PairMode::Bubble(_) => "bubble",
+            PairInference::Full(_) => "full",
+            PairInference::Bubble(_) => "bubble",
         }
     }
 }
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn modes_serialize_in_config_spelling() {
         assert_eq!(
-            serde_json::to_string(&PairMode::Full(Aggregation::MaxWins)).unwrap(),
+            serde_json::to_string(&PairInference::Full(Aggregation::MaxWins)).unwrap(),
             r#"{"full":"max_wins"}"#
         );
         assert_eq!(Aggregation::MaxLogits.as_str(), "max_logits");

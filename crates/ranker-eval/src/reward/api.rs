@@ -8,7 +8,7 @@ use super::io::{BestOfNOutput, CompareInput, CompareOutput, RankInput, RankOutpu
 use crate::error::EvalError;
 use crate::inference::{
     bubble_return_all_order, check_items, predict_pairwise, prepare_pairs, score_requests,
-    Aggregation, BatchOptions, BubbleOptions, InferenceStats, PairMode, PairRequest,
+    Aggregation, BatchOptions, BubbleOptions, InferenceStats, PairInference, PairRequest,
 };
 use crate::item::ItemText;
 use crate::scorer::PairScorer;
@@ -115,7 +115,7 @@ pub fn rank<S: PairScorer>(
     let (predictions, run) = predict_pairwise(
         scorer,
         &items,
-        &PairMode::Full(Aggregation::MaxLogits),
+        &PairInference::Full(Aggregation::MaxLogits),
         batch,
         false,
     )?;
@@ -153,7 +153,7 @@ pub fn compare<S: PairScorer>(
     let (predictions, run) = predict_pairwise(
         scorer,
         &items,
-        &PairMode::Full(Aggregation::MaxLogits),
+        &PairInference::Full(Aggregation::MaxLogits),
         batch,
         true,
     )?;
@@ -263,8 +263,13 @@ pub fn best_of_n<S: PairScorer>(
     let owned = Owned::new(inputs);
     let candidates: Vec<Vec<String>> = inputs.iter().map(|i| i.candidates.clone()).collect();
     let items = owned.items(first_index, &candidates);
-    let (predictions, run) =
-        predict_pairwise(scorer, &items, &PairMode::Bubble(*bubble), batch, false)?;
+    let (predictions, run) = predict_pairwise(
+        scorer,
+        &items,
+        &PairInference::Bubble(*bubble),
+        batch,
+        false,
+    )?;
     stats.add(&run);
     Ok(predictions
         .into_iter()

@@ -3,18 +3,18 @@
 //! Collation produces plain arrays ([`TokenMatrix`]: ids + mask + shape) so that callers can pack rows from
 //! many items before anything touches a device; [`TokenMatrix::to_tensors`] makes the burn tensors.
 
-mod dual;
 mod markers;
-mod pair;
+mod pair_ranker;
 mod pairrm;
-mod scr;
+mod simcls;
+mod summa_reranker;
 mod text_encoder;
 mod token_matrix;
 
-pub use dual::*;
 pub use markers::*;
-pub use pair::*;
+pub use pair_ranker::*;
 pub use pairrm::*;
-pub use scr::*;
+pub use simcls::*;
+pub use summa_reranker::*;
 pub use text_encoder::*;
 pub use token_matrix::*;

@@ -2,7 +2,7 @@
 // https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/blender/blender_utils.py#L214
 
 use super::markers::{escape_pair_markers, CANDIDATE1_MARKER, CANDIDATE2_MARKER, SOURCE_MARKER};
-use super::pair::{PairBatch, PairRow, PairTokenizer};
+use super::pair_ranker::{PairBatch, PairRow, PairTokenizer};
 use crate::error::LoadError;
 
 /// One pair for [`PairRmLayout`]: source, candidate in slot 1, candidate in slot 2.

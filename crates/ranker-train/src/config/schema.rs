@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use ranker_eval::Aggregation;
+
 /// What `ranker run` does with this config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -142,7 +144,7 @@ pub enum BackboneInit {
 /// `model.backbone:` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct BackboneConfig {
+pub struct BackboneSection {
     /// Architecture; null: taken from `model_type` in the directory's `config.json`.
     #[serde(rename = "type")]
     pub kind: Option<BackboneKind>,
@@ -152,7 +154,7 @@ pub struct BackboneConfig {
     pub init: BackboneInit,
 }
 
-impl Default for BackboneConfig {
+impl Default for BackboneSection {
     fn default() -> Self {
         Self {
             kind: None,
@@ -219,7 +221,7 @@ pub struct ModelConfig {
     /// `pairranker`, `summareranker` or `simcls`.
     pub ranker: RankerKind,
     /// The encoder.
-    pub backbone: BackboneConfig,
+    pub backbone: BackboneSection,
     /// Start from a ranker checkpoint (PairRM layout) instead of a bare backbone.
     pub checkpoint: Option<PathBuf>,
     /// Token budget of the source segment.
@@ -238,7 +240,7 @@ impl Default for ModelConfig {
     fn default() -> Self {
         Self {
             ranker: RankerKind::PairRanker,
-            backbone: BackboneConfig::default(),
+            backbone: BackboneSection::default(),
             checkpoint: None,
             source_max_len: 128,
             candidate_max_len: 128,
@@ -353,17 +355,6 @@ pub enum EvalMode {
     Full,
     /// One bubble pass per run: 2(n−1) comparisons per item.
     Bubble,
-}
-
-/// How the full comparison matrix becomes scores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Aggregation {
-    /// `s_i = mean_j (M_ij − M_ji)`.
-    #[default]
-    MaxLogits,
-    /// Wins as left plus wins as right.
-    MaxWins,
 }
 
 /// Which data split `ranker eval` runs on.

@@ -4,9 +4,9 @@
 
 mod backbone;
 mod listwise;
-mod pair;
+mod pair_ranker;
 mod simcls;
-mod summa;
+mod summa_reranker;
 
 use std::path::Path;
 
@@ -20,9 +20,9 @@ use ranker_eval::SelectionMetrics;
 use crate::error::TrainError;
 
 pub(crate) use backbone::BackboneSetup;
-pub(crate) use pair::PairTask;
+pub(crate) use pair_ranker::PairTask;
 pub(crate) use simcls::SimClsTask;
-pub(crate) use summa::SummaTask;
+pub(crate) use summa_reranker::SummaTask;
 
 /// A micro-batch ready for the forward pass, with the number of loss units it holds (pairs for
 /// PairRanker, examples for the listwise rankers): the loop weights each micro-batch's mean loss by

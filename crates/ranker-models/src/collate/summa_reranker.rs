@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::markers::{DUAL_CANDIDATE_PREFIX, DUAL_SOURCE_PREFIX};
-use super::pair::RankText;
+use super::pair_ranker::RankText;
 use super::text_encoder::{TextEncoder, TokenizerSettings};
 use super::token_matrix::TokenMatrix;
 use crate::error::LoadError;

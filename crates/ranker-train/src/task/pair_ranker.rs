@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use ranker_data::{Dataset, Example, PairSampler, PairSampling};
 use ranker_dist::Collective;
 use ranker_eval::{
-    evaluate_pairwise, BatchOptions, BubbleOptions, BubbleTarget, EvalOptions, PairMode,
+    evaluate_pairwise, BatchOptions, BubbleOptions, BubbleTarget, EvalOptions, PairInference,
     PairRankerScorer, SelectionMetrics,
 };
 use ranker_models::checkpoint::{
@@ -225,7 +225,7 @@ impl<B: AutodiffBackend> RankerTask<B> for PairTask {
             PairRankerScorer::new(model.valid(), self.collator.clone(), device.clone())?;
         // The reference selects with one bubble pass during training.
         let options = EvalOptions {
-            mode: PairMode::Bubble(BubbleOptions {
+            mode: PairInference::Bubble(BubbleOptions {
                 num_runs: 1,
                 seed: self.seed,
                 round,
