@@ -17,6 +17,7 @@ pub fn gather() -> HostFacts {
         ranker_next_to_exe: ranker_next_to_exe(),
         fresh_token: random_hex(16),
         fresh_run_id: format!("launch-{}", random_hex(6)),
+        temp_dir: std::env::temp_dir(),
     }
 }
 

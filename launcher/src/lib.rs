@@ -82,7 +82,13 @@ pub fn run() -> Result<u8> {
             pertask::exec(&p)?;
             Ok(0)
         }
-        LaunchPlan::Supervise(p) => supervise(&p, &console),
+        LaunchPlan::Supervise(p) => {
+            let result = supervise(&p, &console);
+            if p.error_dir_is_temp {
+                let _ = std::fs::remove_dir_all(&p.error_dir);
+            }
+            result
+        }
     }
 }
 
@@ -127,7 +133,8 @@ fn supervise(plan: &SupervisePlan, console: &Arc<Console>) -> Result<u8> {
     let rendezvous = Rendezvous::start(plan, on_refused)?;
     let mut attempt = 0u32;
     loop {
-        let (base, world) = rendezvous.assign_ranks(attempt, plan.nproc, plan.rdzv_timeout)?;
+        let ranks = rendezvous.assign_ranks(attempt, plan.nproc, plan.rdzv_timeout)?;
+        let (base, world) = (ranks.base, ranks.world);
         let watcher = rendezvous.watch(attempt, tx.clone())?;
         let log_dir = plan
             .log_dir
@@ -137,13 +144,14 @@ fn supervise(plan: &SupervisePlan, console: &Arc<Console>) -> Result<u8> {
             link_latest(root, attempt);
         }
         console.say(&format!(
-            "attempt {attempt}: ranks {base}..{} of {world} on {} (node {}/{}), store {}:{}",
+            "attempt {attempt}: ranks {base}..{} of {world} on {} (node {}/{}), store {}:{}, MASTER_PORT {}",
             base + plan.nproc,
             plan.host,
             plan.node_rank,
             plan.nnodes,
             plan.store.host,
-            rendezvous.port()
+            rendezvous.port(),
+            ranks.torch_port
         ));
         let filter = plan.console_filter.clone();
         let spec = AttemptSpec {
@@ -152,7 +160,8 @@ fn supervise(plan: &SupervisePlan, console: &Arc<Console>) -> Result<u8> {
                 .map(|local| WorkerSpec {
                     rank: base + local,
                     command: plan.command.clone(),
-                    env: plan.worker_env(local, base, world, attempt, rendezvous.port()),
+                    env: plan.worker_env(local, &ranks, attempt, rendezvous.port()),
+                    error_file: Some(plan.error_file(attempt, base + local)),
                 })
                 .collect(),
             host: plan.host.clone(),

@@ -30,6 +30,8 @@ pub struct HostFacts {
     pub fresh_token: String,
     /// A fresh random run id.
     pub fresh_run_id: String,
+    /// The temp directory (`TMPDIR`, else `/tmp`).
+    pub temp_dir: PathBuf,
 }
 
 /// Console rank filter (`--ranks-filter 0,2-3`).
@@ -86,6 +88,22 @@ pub struct StoreSpec {
     pub port: Option<u16>,
 }
 
+/// What the rendezvous of one attempt decided for this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptRanks {
+    /// Global rank of this node's local worker 0.
+    pub base: usize,
+    /// Workers in the job.
+    pub world: usize,
+    /// A port that was free on node 0, handed to workers as `MASTER_PORT` for a PyTorch rank 0 to bind.
+    pub torch_port: u16,
+}
+
+/// torchrun's notice when it sets `OMP_NUM_THREADS` (torch/distributed/run.py, `config_from_args`).
+pub const OMP_NOTICE: &str = "Setting OMP_NUM_THREADS environment variable for each process to be 1 in default, \
+     to avoid your system being overloaded, please further tune the variable for optimal performance in your \
+     application as needed.";
+
 /// Supervisor mode: this `launch` spawns and watches `nproc` workers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SupervisePlan {
@@ -117,6 +135,11 @@ pub struct SupervisePlan {
     pub host: String,
     /// Extra env for every worker (thread-count defaults).
     pub extra_env: Vec<(String, String)>,
+    /// Directory for the workers' `TORCHELASTIC_ERROR_FILE`s (`attempt_<k>/rank_<r>/error.json`): the log
+    /// directory, else a fresh directory under the temp dir.
+    pub error_dir: PathBuf,
+    /// Whether `error_dir` is launch's own temp directory (removed at exit).
+    pub error_dir_is_temp: bool,
 }
 
 /// Slurm per-task mode: set the env contract and exec the worker.
@@ -171,26 +194,30 @@ pub enum PlanError {
 }
 
 impl SupervisePlan {
-    /// The env of local worker `local_rank`, given the global `base_rank` of this node, the `world` size, the
-    /// restart `attempt` and the store `port`.
+    /// The env of local worker `local_rank` in `attempt`, given what the rendezvous decided and the store's port.
     pub fn worker_env(
         &self,
         local_rank: usize,
-        base_rank: usize,
-        world: usize,
+        ranks: &AttemptRanks,
         attempt: u32,
-        port: u16,
+        store_port: u16,
     ) -> Vec<(String, String)> {
+        let rank = ranks.base + local_rank;
         let env = DistEnv {
-            rank: base_rank + local_rank,
+            rank,
             local_rank,
-            world_size: world,
+            world_size: ranks.world,
             local_world_size: self.nproc,
             group_rank: self.node_rank,
-            master: Some(MasterAddr {
+            store: Some(MasterAddr {
                 host: self.store.host.clone(),
-                port,
+                port: store_port,
             }),
+            torch_master: Some(MasterAddr {
+                host: self.store.host.clone(),
+                port: ranks.torch_port,
+            }),
+            cuda_device: local_rank,
             restart_count: attempt,
             max_restarts: self.max_restarts,
             run_id: self.run_id.clone(),
@@ -204,9 +231,33 @@ impl SupervisePlan {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         vars.push(("GROUP_WORLD_SIZE".into(), self.nnodes.to_string()));
+        vars.extend(torchelastic_extras(rank, ranks.world));
+        vars.push((
+            "TORCHELASTIC_ERROR_FILE".into(),
+            self.error_file(attempt, rank).display().to_string(),
+        ));
         vars.extend(self.extra_env.iter().cloned());
         vars
     }
+
+    /// Where rank `rank` of `attempt` may write its error file (torch's `@record` writes JSON there).
+    pub fn error_file(&self, attempt: u32, rank: usize) -> PathBuf {
+        self.error_dir
+            .join(format!("attempt_{attempt}"))
+            .join(format!("rank_{rank}"))
+            .join("error.json")
+    }
+}
+
+/// The rest of torchrun's worker env (torch/distributed/elastic/agent/server/local_elastic_agent.py): one role,
+/// so role ranks are global ranks; workers host their own torch store at `MASTER_ADDR:MASTER_PORT`.
+fn torchelastic_extras(rank: usize, world: usize) -> Vec<(String, String)> {
+    vec![
+        ("ROLE_RANK".into(), rank.to_string()),
+        ("ROLE_WORLD_SIZE".into(), world.to_string()),
+        ("ROLE_NAME".into(), "default".into()),
+        ("TORCHELASTIC_USE_AGENT_STORE".into(), "False".into()),
+    ]
 }
 
 /// Builds the plan. Pure: everything it reads is in `args` and `facts`.
@@ -289,7 +340,7 @@ pub fn build_plan(args: &LaunchArgs, facts: &HostFacts) -> Result<PlannedLaunch,
         };
         let port = args
             .master_port
-            .or(slurm.as_ref().map(|s| slurm::port_for_job(s.job_id)))
+            .or(slurm.as_ref().map(|s| slurm::store_port_for_job(s.job_id)))
             .unwrap_or(DEFAULT_MASTER_PORT);
         let bind = (node_rank == 0).then(|| format!("0.0.0.0:{port}"));
         StoreSpec {
@@ -332,7 +383,11 @@ pub fn build_plan(args: &LaunchArgs, facts: &HostFacts) -> Result<PlannedLaunch,
         .as_ref()
         .and_then(|s| s.cpus_per_task)
         .unwrap_or(facts.affinity_cpus);
-    let extra_env = thread_defaults(facts, cpus, nproc);
+    let extra_env = thread_defaults(facts, cpus, nproc, &mut warnings);
+    let (error_dir, error_dir_is_temp) = match &args.log_dir {
+        Some(d) => (d.clone(), false),
+        None => (facts.temp_dir.join(&facts.fresh_run_id), true),
+    };
 
     Ok(PlannedLaunch {
         plan: LaunchPlan::Supervise(SupervisePlan {
@@ -350,6 +405,8 @@ pub fn build_plan(args: &LaunchArgs, facts: &HostFacts) -> Result<PlannedLaunch,
             token,
             host: facts.hostname.clone(),
             extra_env,
+            error_dir,
+            error_dir_is_temp,
         }),
         warnings,
     })
@@ -371,7 +428,10 @@ fn per_task_plan(
             ))
         }
     };
-    let port = args.master_port.unwrap_or(slurm::port_for_job(info.job_id));
+    let store_port = args
+        .master_port
+        .unwrap_or(slurm::store_port_for_job(info.job_id));
+    let torch_port = slurm::port_for_job(info.job_id);
     let token = match facts
         .env
         .get(ranker_dist::env::STORE_TOKEN)
@@ -398,7 +458,15 @@ fn per_task_plan(
         world_size: info.ntasks,
         local_world_size,
         group_rank: info.node_rank,
-        master: Some(MasterAddr { host, port }),
+        store: Some(MasterAddr {
+            host: host.clone(),
+            port: store_port,
+        }),
+        torch_master: Some(MasterAddr {
+            host,
+            port: torch_port,
+        }),
+        cuda_device: 0,
         restart_count: 0,
         max_restarts: 0,
         run_id: args.run_id.clone().unwrap_or_else(|| info.run_id.clone()),
@@ -406,19 +474,29 @@ fn per_task_plan(
         store_host: StoreHost::Rank0,
         source: EnvSource::Torchrun,
     };
-    // Round-trip through the worker's own parser so the launcher never hands out a contract the worker rejects.
-    let vars: HashMap<String, String> = env
+    // Round-trip through the worker's own parser so the launcher never hands out a contract the worker rejects
+    // (with the task's GPU binding, which decides its CUDA device).
+    let mut vars: HashMap<String, String> = env
         .to_vars()
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    DistEnv::from_map(&vars)
+    if let Some(v) = facts.env.get(ranker_dist::env::CUDA_VISIBLE_DEVICES) {
+        vars.insert(ranker_dist::env::CUDA_VISIBLE_DEVICES.into(), v.clone());
+    }
+    let parsed = DistEnv::from_map(&vars)
         .map_err(|e| PlanError::Missing(format!("Slurm per-task env is inconsistent: {e}")))?;
+    let env = DistEnv {
+        cuda_device: parsed.cuda_device,
+        ..env
+    };
     let cpus = info.cpus_per_task.unwrap_or(facts.affinity_cpus);
+    let mut extra_env = torchelastic_extras(env.rank, env.world_size);
+    extra_env.extend(per_task_thread_defaults(facts, cpus));
     Ok(LaunchPlan::PerTask(PerTaskPlan {
         env,
         command,
-        extra_env: thread_defaults(facts, cpus, 1),
+        extra_env,
     }))
 }
 
@@ -467,13 +545,33 @@ pub fn visible_gpus(facts: &HostFacts) -> usize {
     }
 }
 
-/// `OMP_NUM_THREADS` / `RAYON_NUM_THREADS` defaults when unset: the CPU budget split over the node's workers.
-fn thread_defaults(facts: &HostFacts, cpus: usize, workers: usize) -> Vec<(String, String)> {
-    let per_worker = (cpus / workers.max(1)).max(1).to_string();
+/// Thread-count defaults for a node running `workers` supervised workers, for variables the user did not set:
+/// `OMP_NUM_THREADS=1` with torchrun's notice when there are several (as torchrun does), and `RAYON_NUM_THREADS`
+/// (llm-ranker's own workers) the CPU budget split over the workers.
+fn thread_defaults(
+    facts: &HostFacts,
+    cpus: usize,
+    workers: usize,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let mut vars = Vec::new();
+    if workers > 1 && !facts.env.contains_key("OMP_NUM_THREADS") {
+        warnings.push(OMP_NOTICE.to_string());
+        vars.push(("OMP_NUM_THREADS".to_string(), "1".to_string()));
+    }
+    if !facts.env.contains_key("RAYON_NUM_THREADS") {
+        let per_worker = (cpus / workers.max(1)).max(1).to_string();
+        vars.push(("RAYON_NUM_THREADS".to_string(), per_worker));
+    }
+    vars
+}
+
+/// Per-task defaults: Slurm gave this task its own CPUs, so both pools get all of them.
+fn per_task_thread_defaults(facts: &HostFacts, cpus: usize) -> Vec<(String, String)> {
     ["OMP_NUM_THREADS", "RAYON_NUM_THREADS"]
         .into_iter()
         .filter(|k| !facts.env.contains_key(*k))
-        .map(|k| (k.to_string(), per_worker.clone()))
+        .map(|k| (k.to_string(), cpus.max(1).to_string()))
         .collect()
 }
 
@@ -512,6 +610,7 @@ mod tests {
             ranker_next_to_exe: None,
             fresh_token: "fresh".into(),
             fresh_run_id: "run-xyz".into(),
+            temp_dir: PathBuf::from("/tmp"),
         }
     }
 
@@ -543,12 +642,11 @@ mod tests {
         assert_eq!(s.token, "fresh");
         assert_eq!(s.run_id, "run-xyz");
         assert_eq!(s.term_timeout, Duration::from_secs(30));
+        // One worker: OMP_NUM_THREADS is left alone, as torchrun does.
+        assert_eq!(s.extra_env, [("RAYON_NUM_THREADS".into(), "16".into())]);
         assert_eq!(
-            s.extra_env,
-            [
-                ("OMP_NUM_THREADS".into(), "16".into()),
-                ("RAYON_NUM_THREADS".into(), "16".into())
-            ]
+            (s.error_dir.as_path(), s.error_dir_is_temp),
+            (std::path::Path::new("/tmp/run-xyz"), true)
         );
     }
 
@@ -588,9 +686,17 @@ mod tests {
         assert_eq!(supervise(plan(&["--", "x"], &f).unwrap()).nproc, 1);
         let mut f = facts(&[]);
         f.nvidia_gpus = Some(8);
-        let s = supervise(plan(&["--", "x"], &f).unwrap());
+        let p = plan(&["--", "x"], &f).unwrap();
+        assert_eq!(p.warnings, [OMP_NOTICE]);
+        let s = supervise(p);
         assert_eq!(s.nproc, 8);
-        assert_eq!(s.extra_env[0], ("OMP_NUM_THREADS".into(), "2".into()));
+        assert_eq!(
+            s.extra_env,
+            [
+                ("OMP_NUM_THREADS".into(), "1".into()),
+                ("RAYON_NUM_THREADS".into(), "2".into())
+            ]
+        );
         let err = plan(&["--nproc", "0", "--", "x"], &facts(&[]))
             .unwrap_err()
             .to_string();
@@ -607,6 +713,12 @@ mod tests {
             .unwrap(),
         );
         assert_eq!(s.extra_env, [("RAYON_NUM_THREADS".into(), "4".into())]);
+        let p = plan(
+            &["--nproc", "4", "--", "x"],
+            &facts(&[("OMP_NUM_THREADS", "3")]),
+        )
+        .unwrap();
+        assert!(p.warnings.is_empty(), "no OMP notice when the user set it");
     }
 
     #[test]
@@ -694,7 +806,12 @@ mod tests {
             )
             .unwrap(),
         );
-        let env: HashMap<String, String> = s.worker_env(1, 2, 4, 1, 29500).into_iter().collect();
+        let ranks = AttemptRanks {
+            base: 2,
+            world: 4,
+            torch_port: 41000,
+        };
+        let env: HashMap<String, String> = s.worker_env(1, &ranks, 1, 29500).into_iter().collect();
         for (k, v) in [
             ("RANK", "3"),
             ("LOCAL_RANK", "1"),
@@ -703,10 +820,20 @@ mod tests {
             ("GROUP_RANK", "1"),
             ("GROUP_WORLD_SIZE", "2"),
             ("MASTER_ADDR", "n0"),
-            ("MASTER_PORT", "29500"),
+            ("MASTER_PORT", "41000"),
+            ("RANKER_STORE_ADDR", "n0"),
+            ("RANKER_STORE_PORT", "29500"),
             ("TORCHELASTIC_RESTART_COUNT", "1"),
             ("TORCHELASTIC_MAX_RESTARTS", "3"),
             ("RANKER_STORE_TOKEN", "tok"),
+            ("ROLE_RANK", "3"),
+            ("ROLE_WORLD_SIZE", "4"),
+            ("ROLE_NAME", "default"),
+            ("TORCHELASTIC_USE_AGENT_STORE", "False"),
+            (
+                "TORCHELASTIC_ERROR_FILE",
+                "/tmp/run-xyz/attempt_1/rank_3/error.json",
+            ),
         ] {
             assert_eq!(env.get(k).map(String::as_str), Some(v), "{k}");
         }
@@ -714,6 +841,7 @@ mod tests {
         // The worker's parser accepts what the launcher hands out.
         let parsed = DistEnv::from_map(&env).unwrap();
         assert_eq!((parsed.rank, parsed.world_size), (3, 4));
+        assert_eq!(parsed.store.map(|s| s.port), Some(29500));
     }
 
     #[test]
@@ -745,7 +873,8 @@ mod tests {
             ("SLURM_CPUS_PER_TASK", "32"),
         ]);
         let p = plan(&["--", "x"], &f).unwrap();
-        assert_eq!(p.warnings.len(), 1, "token fallback warning");
+        assert_eq!(p.warnings.len(), 2, "token fallback warning, OMP notice");
+        assert!(p.warnings[0].starts_with("RANKER_STORE_TOKEN is not set"));
         let s = supervise(p);
         assert_eq!((s.nproc, s.nnodes, s.node_rank), (4, 2, 1));
         assert_eq!(
@@ -753,12 +882,13 @@ mod tests {
             StoreSpec {
                 bind: None,
                 host: "gpu07".into(),
-                port: Some(18456)
+                port: Some(29456)
             }
         );
         assert_eq!(s.run_id, "123456");
         assert_eq!(s.token, "slurm-job-123456");
-        assert_eq!(s.extra_env[0], ("OMP_NUM_THREADS".into(), "8".into()));
+        assert_eq!(s.extra_env[0], ("OMP_NUM_THREADS".into(), "1".into()));
+        assert_eq!(s.extra_env[1], ("RAYON_NUM_THREADS".into(), "8".into()));
         // --no-slurm ignores it all.
         let s = supervise(plan(&["--no-slurm", "--", "x"], &f).unwrap());
         assert_eq!((s.nnodes, s.nproc), (1, 1));
@@ -793,14 +923,30 @@ mod tests {
             (3, 1, 4, 2)
         );
         assert_eq!(
-            t.env.master,
+            t.env.torch_master,
             Some(MasterAddr {
                 host: "a1".into(),
                 port: 15099
             })
         );
+        assert_eq!(
+            t.env.store,
+            Some(MasterAddr {
+                host: "a1".into(),
+                port: 25099
+            })
+        );
         assert_eq!(t.env.store_host, StoreHost::Rank0);
         assert!(!t.env.must_host_store());
         assert_eq!(t.command, ["ranker", "run", "cfg.yaml"]);
+        assert_eq!(t.env.cuda_device, 1, "no GPU binding: device SLURM_LOCALID");
+        assert!(t.extra_env.contains(&("ROLE_RANK".into(), "3".into())));
+        // --gpus-per-task=1: Slurm shows the task only its own GPU, renumbered 0.
+        let mut bound = f.clone();
+        bound.env.insert("CUDA_VISIBLE_DEVICES".into(), "1".into());
+        let LaunchPlan::PerTask(t) = plan(&["cfg.yaml"], &bound).unwrap().plan else {
+            panic!("expected per-task")
+        };
+        assert_eq!((t.env.local_rank, t.env.cuda_device), (1, 0));
     }
 }

@@ -1,9 +1,11 @@
 //! The launchers' shared control channel: node 0 hosts the store; every node's launcher is a client.
 //!
 //! Per attempt `k` (keys under `launch/{k}/`):
-//! - **Rank assignment** (torchrun §1.4): each node sets `node/{r}` = its worker count; node 0 waits for all,
-//!   computes cumulative base ranks and sets `assigned/{r}` = `base,world`; each node reads its own key. The wait
-//!   error names the nodes that did not join.
+//! - **Rank assignment** (torchrun's `_assign_worker_ranks`): each node sets `node/{r}` = its worker count; node 0
+//!   waits for all, computes cumulative base ranks, picks a port that is free on its host for the workers'
+//!   `MASTER_PORT` (where a PyTorch rank 0 binds its own store, as torchrun's c10d rendezvous does), and sets
+//!   `assigned/{r}` = `base world port`; each node reads its own key. The wait error names the nodes that did not
+//!   join.
 //! - **Failure**: the first failure is `compare_set` into `failed` ([`ranker_dist::failure`]); a watcher thread per
 //!   node blocks on that key and turns it into an event. Non-zero nodes register a store "last will" that publishes
 //!   a failure if their launcher's connection drops (the node died).
@@ -19,13 +21,33 @@ use anyhow::{bail, Context, Result};
 use ranker_dist::failure::{self, FailureRecord};
 use ranker_dist::{DistError, StoreClient, StoreServer};
 
-use crate::plan::SupervisePlan;
+use crate::plan::{AttemptRanks, SupervisePlan};
 use crate::supervisor::Event;
 
 /// Bound on ordinary control-plane calls.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long node 0 keeps the store up for slower nodes after its own workers finished.
 const EXIT_BARRIER: Duration = Duration::from_secs(60);
+
+/// A port that is free on every interface of this host now (bound to port 0, then released; the kernel does not hand the same ephemeral
+/// port out again at once). This is how torchrun's rank-0 agent picks `MASTER_PORT` (`get_free_port`); the worker
+/// that binds it is a process `launch` does not control, so no listener can be passed down.
+fn free_port() -> Result<u16> {
+    let listener =
+        TcpListener::bind(("0.0.0.0", 0)).context("finding a free port for MASTER_PORT")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Parses an `assigned/{r}` value, `base world port`.
+fn parse_assigned(text: &str) -> Option<AttemptRanks> {
+    let mut fields = text.split(' ');
+    let ranks = AttemptRanks {
+        base: fields.next()?.parse().ok()?,
+        world: fields.next()?.parse().ok()?,
+        torch_port: fields.next()?.parse().ok()?,
+    };
+    fields.next().is_none().then_some(ranks)
+}
 
 /// This node's end of the control channel.
 pub struct Rendezvous {
@@ -105,13 +127,13 @@ impl Rendezvous {
         self.port
     }
 
-    /// Assigns global ranks for `attempt`; returns `(base_rank, world_size)` of this node.
+    /// Assigns global ranks and the workers' `MASTER_PORT` for `attempt`.
     pub fn assign_ranks(
         &self,
         attempt: u32,
         nproc: usize,
         timeout: Duration,
-    ) -> Result<(usize, usize)> {
+    ) -> Result<AttemptRanks> {
         let p = format!("launch/{attempt}");
         let mine = format!("{p}/node/{}", self.node_rank);
         let stored =
@@ -158,11 +180,12 @@ impl Rendezvous {
                 sizes.push(n);
             }
             let world: usize = sizes.iter().sum();
+            let torch_port = free_port()?;
             let mut base = 0;
             for (r, n) in sizes.iter().enumerate() {
                 self.client.set(
                     &format!("{p}/assigned/{r}"),
-                    format!("{base} {world}").as_bytes(),
+                    format!("{base} {world} {torch_port}").as_bytes(),
                 )?;
                 base += n;
             }
@@ -173,11 +196,8 @@ impl Rendezvous {
             .get_timeout(&key, timeout + CALL_TIMEOUT)
             .context("waiting for node 0 to assign ranks")?;
         let text = String::from_utf8_lossy(&v).into_owned();
-        let (base, world) = text
-            .split_once(' ')
-            .and_then(|(b, w)| Some((b.parse().ok()?, w.parse().ok()?)))
-            .with_context(|| format!("store key {key:?}: {text:?} is not \"base world\""))?;
-        Ok((base, world))
+        parse_assigned(&text)
+            .with_context(|| format!("store key {key:?}: {text:?} is not \"base world port\""))
     }
 
     /// Starts the failure watcher of `attempt`, and (non-zero nodes) the last will that reports this node's death.

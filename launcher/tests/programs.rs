@@ -405,7 +405,7 @@ fn wrong_store_token_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
     let script =
-        format!("echo $MASTER_PORT > {d}/port; while [ ! -f {d}/done ]; do sleep 0.02; done");
+        format!("echo $RANKER_STORE_PORT > {d}/port; while [ ! -f {d}/done ]; do sleep 0.02; done");
     let child = spawn(&["--", "sh", "-c", &script]);
     let port = read_pid(&dir.path().join("port"));
     let addr = format!("127.0.0.1:{port}");

@@ -20,10 +20,17 @@ pub const WORLD_SIZE: &str = "WORLD_SIZE";
 pub const LOCAL_WORLD_SIZE: &str = "LOCAL_WORLD_SIZE";
 /// Rank of this node (the launcher's node rank).
 pub const GROUP_RANK: &str = "GROUP_RANK";
-/// Host of the rendezvous store.
+/// Host where rank 0 of a PyTorch program binds its own store (torch's `env://` rendezvous). llm-ranker workers
+/// use it for the rendezvous store only when [`STORE_ADDR`] is absent (a hand-made setup).
 pub const MASTER_ADDR: &str = "MASTER_ADDR";
-/// Port of the rendezvous store.
+/// Port that goes with [`MASTER_ADDR`]: free for torch's rank 0 to bind; `launch`'s store is elsewhere.
 pub const MASTER_PORT: &str = "MASTER_PORT";
+/// Host of the rendezvous store that `launch` (or, in Slurm per-task mode, rank 0's worker) hosts.
+pub const STORE_ADDR: &str = "RANKER_STORE_ADDR";
+/// Port of the rendezvous store.
+pub const STORE_PORT: &str = "RANKER_STORE_PORT";
+/// The GPUs this process may use; with one entry (Slurm `--gpus-per-task=1`) the worker's device is 0.
+pub const CUDA_VISIBLE_DEVICES: &str = "CUDA_VISIBLE_DEVICES";
 /// How many times the launcher has restarted the worker group.
 pub const RESTART_COUNT: &str = "TORCHELASTIC_RESTART_COUNT";
 /// Restarts the launcher allows.
@@ -92,8 +99,15 @@ pub struct DistEnv {
     pub local_world_size: usize,
     /// Node rank.
     pub group_rank: usize,
-    /// The store address; `None` only when `world_size == 1` and nothing was given.
-    pub master: Option<MasterAddr>,
+    /// The rendezvous store (`RANKER_STORE_ADDR:RANKER_STORE_PORT`, else `MASTER_ADDR:MASTER_PORT`); `None` only
+    /// when `world_size == 1` and nothing was given.
+    pub store: Option<MasterAddr>,
+    /// `MASTER_ADDR:MASTER_PORT` as given: where a PyTorch rank 0 binds its own store. Not used by llm-ranker
+    /// workers unless it is also the store.
+    pub torch_master: Option<MasterAddr>,
+    /// The CUDA ordinal this worker uses: `LOCAL_RANK`, or 0 when `CUDA_VISIBLE_DEVICES` lists a single device
+    /// (Slurm `--gpus-per-task=1` binds each task to its own GPU, renumbered from 0).
+    pub cuda_device: usize,
     /// `TORCHELASTIC_RESTART_COUNT` (0 on the first attempt).
     pub restart_count: u32,
     /// `TORCHELASTIC_MAX_RESTARTS`.
@@ -117,7 +131,9 @@ impl DistEnv {
             world_size: 1,
             local_world_size: 1,
             group_rank: 0,
-            master: None,
+            store: None,
+            torch_master: None,
+            cuda_device: 0,
             restart_count: 0,
             max_restarts: 0,
             run_id: "none".to_string(),
@@ -144,7 +160,7 @@ impl DistEnv {
         let Some(ranks) = ranks else {
             let mut env = Self::standalone();
             env.apply_common(&get)?;
-            if env.master.is_none() {
+            if env.store.is_none() {
                 // A lone worker with no store address needs no store.
                 env.store_host = StoreHost::Launcher;
             }
@@ -156,7 +172,9 @@ impl DistEnv {
             world_size: ranks.world_size,
             local_world_size: ranks.local_world_size,
             group_rank: ranks.group_rank,
-            master: None,
+            store: None,
+            torch_master: None,
+            cuda_device: ranks.local_rank,
             restart_count: 0,
             max_restarts: 0,
             run_id: "none".to_string(),
@@ -165,8 +183,9 @@ impl DistEnv {
             source: ranks.source,
         };
         env.apply_common(&get)?;
+        env.cuda_device = cuda_device(env.local_rank, get(CUDA_VISIBLE_DEVICES).as_deref())?;
         if env.world_size > 1 {
-            if env.master.is_none() {
+            if env.store.is_none() {
                 let var = if get(MASTER_ADDR).is_none() {
                     MASTER_ADDR
                 } else {
@@ -192,28 +211,10 @@ impl DistEnv {
     }
 
     fn apply_common(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), DistError> {
-        let addr = get(MASTER_ADDR);
-        let port = get(MASTER_PORT)
-            .map(|v| parse_port(MASTER_PORT, &v))
-            .transpose()?;
-        self.master = match (addr, port) {
-            (Some(host), Some(port)) => Some(MasterAddr {
-                host: host.trim().to_string(),
-                port,
-            }),
-            (Some(_), None) if self.world_size > 1 => {
-                return Err(missing(
-                    MASTER_PORT,
-                    "MASTER_ADDR is set, so the store port is needed too",
-                ))
-            }
-            (None, Some(_)) if self.world_size > 1 => {
-                return Err(missing(
-                    MASTER_ADDR,
-                    "MASTER_PORT is set, so the store host is needed too",
-                ))
-            }
-            _ => None,
+        self.torch_master = endpoint(get, MASTER_ADDR, MASTER_PORT, self.world_size)?;
+        self.store = match endpoint(get, STORE_ADDR, STORE_PORT, self.world_size)? {
+            Some(store) => Some(store),
+            None => self.torch_master.clone(),
         };
         if let Some(v) = get(RESTART_COUNT) {
             self.restart_count = parse_u32(RESTART_COUNT, &v)?;
@@ -252,9 +253,13 @@ impl DistEnv {
             (MAX_RESTARTS, self.max_restarts.to_string()),
             (RUN_ID, self.run_id.clone()),
         ];
-        if let Some(master) = &self.master {
+        if let Some(master) = &self.torch_master {
             vars.push((MASTER_ADDR, master.host.clone()));
             vars.push((MASTER_PORT, master.port.to_string()));
+        }
+        if let Some(store) = &self.store {
+            vars.push((STORE_ADDR, store.host.clone()));
+            vars.push((STORE_PORT, store.port.to_string()));
         }
         if let Some(token) = &self.store_token {
             vars.push((STORE_TOKEN, token.clone()));
@@ -263,6 +268,65 @@ impl DistEnv {
             vars.push((HOST_STORE, "1".to_string()));
         }
         vars
+    }
+}
+
+/// A host/port pair from two variables; one without the other is an error when the world has several workers.
+fn endpoint(
+    get: &impl Fn(&str) -> Option<String>,
+    addr_var: &str,
+    port_var: &str,
+    world_size: usize,
+) -> Result<Option<MasterAddr>, DistError> {
+    let addr = get(addr_var);
+    let port = get(port_var)
+        .map(|v| parse_port(port_var, &v))
+        .transpose()?;
+    match (addr, port) {
+        (Some(host), Some(port)) => Ok(Some(MasterAddr {
+            host: host.trim().to_string(),
+            port,
+        })),
+        (Some(_), None) if world_size > 1 => Err(missing(
+            port_var,
+            &format!("{addr_var} is set, so the port is needed too"),
+        )),
+        (None, Some(_)) if world_size > 1 => Err(missing(
+            addr_var,
+            &format!("{port_var} is set, so the host is needed too"),
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// The CUDA ordinal of local worker `local_rank` given `CUDA_VISIBLE_DEVICES`.
+///
+/// Unset: every GPU is visible and worker `LOCAL_RANK` takes device `LOCAL_RANK` (one `launch` per node). One
+/// entry: Slurm (`--gpus-per-task=1`, or `--gpu-bind`) or the user bound this process to a single GPU, which CUDA
+/// renumbers as device 0, so `LOCAL_RANK` (`SLURM_LOCALID`) must not be used. Several entries: device `LOCAL_RANK`
+/// among them, which must exist.
+pub fn cuda_device(local_rank: usize, visible: Option<&str>) -> Result<usize, DistError> {
+    let Some(list) = visible else {
+        return Ok(local_rank);
+    };
+    let entries = list
+        .split(',')
+        .map(str::trim)
+        .take_while(|s| !s.is_empty() && *s != "-1" && *s != "NoDevFiles")
+        .count();
+    match entries {
+        // No GPU visible: a CPU run; the ordinal is never used.
+        0 => Ok(0),
+        1 => Ok(0),
+        n if local_rank < n => Ok(local_rank),
+        n => Err(invalid(
+            CUDA_VISIBLE_DEVICES,
+            list,
+            &format!(
+                "lists {n} GPUs but LOCAL_RANK is {local_rank}: give each worker one GPU or make all of the node's \
+                 GPUs visible"
+            ),
+        )),
     }
 }
 
@@ -475,11 +539,15 @@ mod tests {
             (3, 1, 4, 2, 1)
         );
         assert_eq!(
-            e.master,
+            e.store,
             Some(MasterAddr {
                 host: "node01".into(),
                 port: 29500
             })
+        );
+        assert_eq!(
+            e.torch_master, e.store,
+            "a hand-made setup: MASTER_* is the store"
         );
         assert_eq!(
             (e.restart_count, e.max_restarts, e.run_id.as_str()),
@@ -666,6 +734,82 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("RANKER_HOST_STORE=\"maybe\""));
+    }
+
+    #[test]
+    fn store_vars_take_precedence_over_master() {
+        let mut pairs = FULL.to_vec();
+        pairs.extend([
+            ("RANKER_STORE_ADDR", "node01"),
+            ("RANKER_STORE_PORT", "40000"),
+        ]);
+        let e = env(&pairs).unwrap();
+        assert_eq!(e.store.as_ref().map(|s| s.port), Some(40000));
+        assert_eq!(e.torch_master.as_ref().map(|s| s.port), Some(29500));
+        let vars: HashMap<String, String> = e
+            .to_vars()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(vars["MASTER_PORT"], "29500");
+        assert_eq!(vars["RANKER_STORE_PORT"], "40000");
+        assert_eq!(DistEnv::from_map(&vars).unwrap(), e);
+        // Only the store given: no torch endpoint is invented.
+        let pairs: Vec<_> = FULL
+            .iter()
+            .copied()
+            .filter(|(k, _)| !k.starts_with("MASTER_"))
+            .chain([("RANKER_STORE_ADDR", "n"), ("RANKER_STORE_PORT", "7")])
+            .collect();
+        let e = env(&pairs).unwrap();
+        assert_eq!((e.store.map(|s| s.port), e.torch_master), (Some(7), None));
+        let mut pairs = FULL.to_vec();
+        pairs.push(("RANKER_STORE_ADDR", "n"));
+        assert!(env(&pairs)
+            .unwrap_err()
+            .to_string()
+            .starts_with("environment variable RANKER_STORE_PORT is not set"));
+    }
+
+    /// One `launch` per node: every GPU visible, worker `LOCAL_RANK` takes device `LOCAL_RANK`.
+    #[test]
+    fn cuda_device_per_node_binding() {
+        let mut pairs = FULL.to_vec(); // LOCAL_RANK 1 of 2
+        assert_eq!(env(&pairs).unwrap().cuda_device, 1);
+        pairs.push(("CUDA_VISIBLE_DEVICES", "0,1"));
+        assert_eq!(env(&pairs).unwrap().cuda_device, 1);
+        pairs.pop();
+        pairs.push(("CUDA_VISIBLE_DEVICES", "4,5,6,7"));
+        assert_eq!(env(&pairs).unwrap().cuda_device, 1);
+    }
+
+    /// Slurm per-task mode with `--gpus-per-task=1`: task `SLURM_LOCALID` 3 sees only its own GPU (physical 3,
+    /// renumbered 0 by CUDA), so it must use device 0, not 3.
+    #[test]
+    fn cuda_device_per_task_binding() {
+        let e = env(&[
+            ("RANK", "7"),
+            ("LOCAL_RANK", "3"),
+            ("WORLD_SIZE", "8"),
+            ("LOCAL_WORLD_SIZE", "4"),
+            ("RANKER_STORE_ADDR", "gpu01"),
+            ("RANKER_STORE_PORT", "15001"),
+            ("RANKER_STORE_TOKEN", "t"),
+            ("CUDA_VISIBLE_DEVICES", "3"),
+        ])
+        .unwrap();
+        assert_eq!((e.local_rank, e.cuda_device), (3, 0));
+        // UUID form, as some Slurm versions export it.
+        assert_eq!(cuda_device(5, Some("GPU-8f2a")).unwrap(), 0);
+        // Two GPUs for four local ranks: the binding is inconsistent and said so.
+        let err = cuda_device(3, Some("0,1")).unwrap_err().to_string();
+        assert!(
+            err.contains("CUDA_VISIBLE_DEVICES=\"0,1\"") && err.contains("LOCAL_RANK is 3"),
+            "{err}"
+        );
+        // No GPU visible (a CPU job): never an error.
+        assert_eq!(cuda_device(3, Some("")).unwrap(), 0);
+        assert_eq!(cuda_device(3, Some("-1")).unwrap(), 0);
     }
 
     #[test]

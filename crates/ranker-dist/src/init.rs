@@ -105,7 +105,7 @@ pub fn init(env: DistEnv, options: &DistOptions) -> Result<ProcessGroup, DistErr
         });
     }
     // A world-size-1 NCCL run started without a launcher needs no store: the unique id stays local.
-    let (store, server) = if env.world_size == 1 && env.master.is_none() {
+    let (store, server) = if env.world_size == 1 && env.store.is_none() {
         (None, None)
     } else {
         let (client, server) = connect_store(&env, timeout)?;
@@ -140,13 +140,13 @@ fn connect_store(
     env: &DistEnv,
     timeout: Duration,
 ) -> Result<(StoreClient, Option<StoreServer>), DistError> {
-    let master = env.master.clone().ok_or_else(|| DistError::EnvMissing {
-        var: crate::env::MASTER_ADDR.to_string(),
+    let master = env.store.clone().ok_or_else(|| DistError::EnvMissing {
+        var: crate::env::STORE_ADDR.to_string(),
         reason: "the chosen backend needs the store".into(),
     })?;
     let token = env.store_token.clone().unwrap_or_default();
     let server = if env.must_host_store() {
-        // All interfaces: MASTER_ADDR is this host's name, which other nodes resolve to a routable address.
+        // All interfaces: the store address is this host's name, which other nodes resolve to a routable address.
         Some(StoreServer::bind(
             &format!("0.0.0.0:{}", master.port),
             &token,
@@ -175,7 +175,7 @@ fn nccl_collective(
     prefix: &str,
     options: &DistOptions,
 ) -> Result<Box<dyn Collective>, DistError> {
-    let device = options.cuda_device.unwrap_or(env.local_rank);
+    let device = options.cuda_device.unwrap_or(env.cuda_device);
     Ok(Box::new(crate::collective::NcclCollective::connect(
         store,
         prefix,

@@ -67,10 +67,18 @@ pub enum SlurmError {
     },
 }
 
-/// The store port for a Slurm job: `15000 + job_id % 10000` (Lightning's rule), so every node derives the same
-/// port without talking and two jobs on one node rarely clash.
+/// `MASTER_PORT` for a Slurm per-task job: `15000 + job_id % 10000` (Lightning's rule), so every task derives the
+/// same port without talking and two jobs on one node rarely clash. A PyTorch rank 0 binds it.
 pub fn port_for_job(job_id: u64) -> u16 {
     15000 + (job_id % 10000) as u16
+}
+
+/// Port of llm-ranker's rendezvous store under Slurm (per-node mode: node 0's `launch` hosts it; per-task mode:
+/// rank 0's worker): `25000 + job % 7000`, a
+/// range apart from [`port_for_job`] (handed to PyTorch programs as `MASTER_PORT`) and below Linux's ephemeral
+/// ports (32768 and up).
+pub fn store_port_for_job(job_id: u64) -> u16 {
+    25000 + (job_id % 7000) as u16
 }
 
 /// Parses `SLURM_TASKS_PER_NODE`-style lists: `8(x4),4` → `[8, 8, 8, 8, 4]`.
@@ -248,6 +256,8 @@ mod tests {
     fn port_from_job_id() {
         assert_eq!(port_for_job(123_456), 18456);
         assert_eq!(port_for_job(7), 15007);
+        assert_eq!(store_port_for_job(123_456), 25000 + 4456);
+        assert_eq!(store_port_for_job(6999), 31999);
     }
 
     #[test]

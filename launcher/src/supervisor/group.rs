@@ -18,7 +18,7 @@ use super::event::{Event, StopReason};
 use super::logs::{pump, Console, PumpTarget, RankOutput, Stream};
 use super::signals::signal_name;
 use super::spawn::{signal_group, spawn, WorkerSpec};
-use super::summary::{oom_kill_count, render, EndedBy, Row, Termination};
+use super::summary::{oom_kill_count, render, EndedBy, ErrorFile, Row, Termination};
 
 /// Lifecycle of one worker.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +40,7 @@ pub enum WorkerState {
 struct Worker {
     rank: usize,
     pid: i32,
+    error_file: Option<PathBuf>,
     state: WorkerState,
     signalled_by_us: bool,
     output: Arc<RankOutput>,
@@ -95,9 +96,11 @@ pub fn run_attempt(
     control: &dyn Control,
 ) -> Result<AttemptOutcome> {
     let mut group = Group::start(&spec, console)?;
-    let outcome = group.supervise(events, control);
+    group.supervise(events, control);
+    // Every pipe is drained before the summary, so a failing rank's last stderr lines are in its tail and are
+    // printed before the summary, not after it.
     group.cleanup();
-    Ok(outcome)
+    Ok(group.outcome())
 }
 
 struct Group<'a> {
@@ -149,6 +152,18 @@ impl<'a> Group<'a> {
             }
             None => None,
         };
+        if let Some(f) = &w.error_file {
+            if let Some(dir) = f.parent() {
+                fs::create_dir_all(dir)
+                    .with_context(|| format!("creating error-file directory {}", dir.display()))?;
+            }
+            // A file left by an earlier run with the same directory would be taken for this worker's error.
+            match fs::remove_file(f) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {}", f.display())),
+            }
+        }
         let child = spawn(w).with_context(|| format!("rank {}", w.rank))?;
         let output = Arc::new(RankOutput::default());
         let prefix = format!("[{}:r{}] ", self.spec.host, w.rank);
@@ -184,6 +199,7 @@ impl<'a> Group<'a> {
         Ok(Worker {
             rank: w.rank,
             pid: child.pid,
+            error_file: w.error_file.clone(),
             state: WorkerState::Running {
                 started: Instant::now(),
             },
@@ -200,7 +216,7 @@ impl<'a> Group<'a> {
             .count()
     }
 
-    fn supervise(&mut self, events: &Receiver<Event>, control: &dyn Control) -> AttemptOutcome {
+    fn supervise(&mut self, events: &Receiver<Event>, control: &dyn Control) {
         // Exits that happened before the first SIGCHLD was collected are reaped here too.
         self.on_child_exit(control);
         while self.running() > 0 {
@@ -225,7 +241,6 @@ impl<'a> Group<'a> {
                 Some(Event::StoreLost(why)) => self.on_store_lost(why),
             }
         }
-        self.outcome()
     }
 
     fn on_child_exit(&mut self, control: &dyn Control) {
@@ -248,6 +263,8 @@ impl<'a> Group<'a> {
                 continue;
             }
             let rank = w.rank;
+            // Its last lines first, then our verdict (bounded: a grandchild may hold the pipes open).
+            w.output.wait_closed(Duration::from_millis(500));
             self.first_failed = Some(rank);
             let record = FailureRecord {
                 rank: Some(rank),
@@ -470,12 +487,19 @@ impl<'a> Group<'a> {
             }
         };
         let tail_rank = self.first_failed;
-        let tail = tail_rank
-            .and_then(|r| self.workers.iter().find(|w| w.rank == r))
-            .map(|w| w.output.tail())
-            .unwrap_or_default();
-        self.console
-            .say(&render(&rows, &headline, tail_rank, &tail, logs.as_deref()));
+        let failed = tail_rank.and_then(|r| self.workers.iter().find(|w| w.rank == r));
+        let tail = failed.map(|w| w.output.tail()).unwrap_or_default();
+        let error = failed
+            .and_then(|w| w.error_file.as_deref())
+            .and_then(ErrorFile::read);
+        self.console.say(&render(
+            &rows,
+            &headline,
+            tail_rank,
+            error.as_ref(),
+            &tail,
+            logs.as_deref(),
+        ));
         outcome
     }
 }

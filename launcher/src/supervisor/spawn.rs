@@ -13,6 +13,8 @@ pub struct WorkerSpec {
     pub command: Vec<String>,
     /// Variables added to the inherited environment.
     pub env: Vec<(String, String)>,
+    /// Its `TORCHELASTIC_ERROR_FILE` (created directory, stale file removed before the start).
+    pub error_file: Option<std::path::PathBuf>,
 }
 
 /// A started worker.

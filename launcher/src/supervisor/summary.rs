@@ -84,11 +84,61 @@ pub struct Row {
     pub by: EndedBy,
 }
 
-/// Renders the table, the root cause and the failing rank's stderr tail.
+/// What a worker wrote to its `TORCHELASTIC_ERROR_FILE` (torch.distributed.elastic's `@record`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorFile {
+    /// The file.
+    pub path: String,
+    /// `ExceptionType: message`.
+    pub message: String,
+    /// The Python traceback, if recorded.
+    pub traceback: Option<String>,
+}
+
+impl ErrorFile {
+    /// Reads `path`; `None` when it does not exist. A file that is not the expected JSON is shown raw (cut).
+    pub fn read(path: &std::path::Path) -> Option<ErrorFile> {
+        let text = std::fs::read_to_string(path).ok()?;
+        Some(Self::parse(&path.display().to_string(), &text))
+    }
+
+    /// Parses torch's layouts: `{"message": {"message": M, "extraInfo": {"py_callstack": T, ...}}}` (written by
+    /// `ErrorHandler.record_exception`, torch/distributed/elastic/multiprocessing/errors/error_handler.py) or
+    /// `{"message": M}`.
+    pub fn parse(path: &str, text: &str) -> ErrorFile {
+        let json: Option<serde_json::Value> = serde_json::from_str(text).ok();
+        let message = json.as_ref().and_then(|j| j.get("message"));
+        let (message, traceback) = match message {
+            Some(serde_json::Value::String(m)) => (Some(m.clone()), None),
+            Some(m) => (
+                m.get("message")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                m.get("extraInfo")
+                    .and_then(|e| e.get("py_callstack"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+            ),
+            None => (None, None),
+        };
+        let message = message.unwrap_or_else(|| {
+            let raw: String = text.trim().chars().take(2000).collect();
+            format!("(not torch's error-file JSON) {raw}")
+        });
+        ErrorFile {
+            path: path.to_string(),
+            message,
+            traceback,
+        }
+    }
+}
+
+/// Renders the table, the root cause (the failing rank's error file, if it wrote one) and its stderr tail.
 pub fn render(
     rows: &[Row],
     headline: &str,
     tail_rank: Option<usize>,
+    error: Option<&ErrorFile>,
     tail: &[String],
     logs: Option<&str>,
 ) -> String {
@@ -113,6 +163,13 @@ pub fn render(
             status,
             r.by.label()
         );
+    }
+    if let (Some(rank), Some(e)) = (tail_rank, error) {
+        let _ = writeln!(out, "rank {rank} error file {}:", e.path);
+        let _ = writeln!(out, "  {}", e.message);
+        for l in e.traceback.iter().flat_map(|t| t.lines()) {
+            let _ = writeln!(out, "  | {l}");
+        }
     }
     if let Some(rank) = tail_rank {
         if tail.is_empty() {
@@ -181,6 +238,7 @@ mod tests {
             &rows,
             "worker group failed",
             Some(1),
+            None,
             &["boom".into()],
             Some("logs/attempt_0"),
         );
@@ -194,6 +252,24 @@ mod tests {
             "{s}"
         );
         assert!(s.ends_with("per-rank logs: logs/attempt_0\n"), "{s}");
+    }
+
+    #[test]
+    fn error_file_from_torch_record() {
+        // The layout torch 2.x `@record` writes (error_handler.py, record_exception).
+        let text = r#"{"message": {"message": "ValueError: bad batch", "extraInfo": {"py_callstack": "Traceback (most recent call last):\n  File \"p.py\", line 3, in main\nValueError: bad batch\n", "timestamp": "1700000000"}}}"#;
+        let e = ErrorFile::parse("/t/error.json", text);
+        assert_eq!(e.message, "ValueError: bad batch");
+        assert!(e.traceback.as_deref().unwrap().contains("line 3, in main"));
+        let s = render(&[], "failed", Some(2), Some(&e), &[], None);
+        assert!(
+            s.contains("rank 2 error file /t/error.json:\n  ValueError: bad batch\n  | Traceback"),
+            "{s}"
+        );
+        let e = ErrorFile::parse("f", r#"{"message": "plain"}"#);
+        assert_eq!((e.message.as_str(), e.traceback), ("plain", None));
+        let e = ErrorFile::parse("f", "garbage");
+        assert_eq!(e.message, "(not torch's error-file JSON) garbage");
     }
 
     #[test]
