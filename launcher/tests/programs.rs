@@ -474,3 +474,34 @@ fn multi_node_on_one_host_assigns_ranks_and_tears_down_across_nodes() {
         "{e0}\n{e1}"
     );
 }
+
+/// The failing rank's last stderr line is drained before the summary: it is in the summary's tail and printed
+/// before it, in every one of many runs (a race lost it in about 1 of 4 runs once).
+#[test]
+fn failure_summary_never_loses_the_stderr_tail() {
+    for run_no in 0..25 {
+        let o = run(&[
+            "--nproc",
+            "2",
+            "--",
+            "bash",
+            "-c",
+            "if [ $RANK = 1 ]; then seq 2000 >&2; echo boom >&2; exit 3; fi; sleep 30",
+        ]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "run {run_no}: {err}");
+        let summary_at = err
+            .find("worker group failed")
+            .unwrap_or_else(|| panic!("run {run_no}: no summary in {err}"));
+        let (before, summary) = err.split_at(summary_at);
+        assert!(
+            summary.contains("stderr lines of rank 1:\n")
+                && summary.contains("[launch]   | 2000\n[launch]   | boom\n"),
+            "run {run_no}: tail missing from the summary:\n{err}"
+        );
+        assert!(
+            before.contains("r1] boom"),
+            "run {run_no}: the boom line came after the summary:\n{err}"
+        );
+    }
+}
