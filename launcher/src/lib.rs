@@ -59,7 +59,6 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::Parser;
 use ranker_dist::FailureRecord;
 
 use crate::args::LaunchArgs;
@@ -70,7 +69,7 @@ use crate::supervisor::{run_attempt, AttemptOutcome, AttemptSpec, Control, Event
 
 /// Parses the command line, plans, and runs. Returns the process exit code.
 pub fn run() -> Result<u8> {
-    let args = LaunchArgs::parse();
+    let args = LaunchArgs::parse_argv(std::env::args_os()).unwrap_or_else(|e| e.exit());
     let facts = host::gather();
     let planned = plan::build_plan(&args, &facts)?;
     let console = Arc::new(Console::default());

@@ -263,8 +263,9 @@ fn torchelastic_extras(rank: usize, world: usize) -> Vec<(String, String)> {
 /// Builds the plan. Pure: everything it reads is in `args` and `facts`.
 pub fn build_plan(args: &LaunchArgs, facts: &HostFacts) -> Result<PlannedLaunch, PlanError> {
     let get = |k: &str| facts.env.get(k).filter(|v| !v.trim().is_empty()).cloned();
-    let mut warnings = Vec::new();
-    let slurm = if args.no_slurm {
+    let mut warnings = args.ignored.notices();
+    let args = &torchrun_normalized(args, &mut warnings)?;
+    let slurm = if args.no_slurm || args.standalone {
         None
     } else {
         slurm::detect(&get)?
@@ -281,19 +282,23 @@ pub fn build_plan(args: &LaunchArgs, facts: &HostFacts) -> Result<PlannedLaunch,
             Some(n) if n > 0 && args.nproc.is_none() => n,
             _ => visible_gpus(facts).max(1),
         },
+        Some("gpu") => match visible_gpus(facts) {
+            0 => return Err(invalid("--nproc", "gpu", "no GPU is visible")),
+            n => n,
+        },
+        Some("cpu") => facts.affinity_cpus.max(1),
         Some(n) => match n.parse::<usize>() {
             Ok(n) if n >= 1 => n,
             _ => {
                 return Err(invalid(
                     "--nproc",
                     n,
-                    "expected a positive number or `auto`",
+                    "expected a positive number, `auto`, `gpu` or `cpu`",
                 ))
             }
         },
     };
-    let nnodes = args
-        .nnodes
+    let nnodes = parse_nnodes(args.nnodes.as_deref())?
         .or(slurm.as_ref().map(|s| s.nnodes))
         .unwrap_or(1);
     if nnodes == 0 {
@@ -506,13 +511,162 @@ fn slurm_token(info: &SlurmInfo) -> String {
     format!("slurm-job-{}", info.run_id)
 }
 
+/// Folds torchrun's spellings into launch's own: `--rdzv-endpoint` into `--master-addr/--master-port`,
+/// `--standalone` into one node on loopback; `--rdzv-backend` other than `c10d`/`static` gets a notice.
+fn torchrun_normalized(
+    args: &LaunchArgs,
+    warnings: &mut Vec<String>,
+) -> Result<LaunchArgs, PlanError> {
+    let mut args = args.clone();
+    if let Some(backend) = args.rdzv_backend.as_deref() {
+        if !matches!(backend, "c10d" | "static") {
+            warnings.push(format!(
+                "torchrun option --rdzv-backend {backend} ignored: launch hosts its own rendezvous store"
+            ));
+        }
+    }
+    if args.standalone {
+        if let Some(n) = parse_nnodes(args.nnodes.as_deref())?.filter(|&n| n > 1) {
+            return Err(invalid(
+                "--nnodes",
+                &n.to_string(),
+                "--standalone runs a single node",
+            ));
+        }
+        if args.rdzv_endpoint.is_some() || args.master_addr.is_some() {
+            warnings.push(
+                "--standalone: the rendezvous endpoint is ignored; the store takes a free port on 127.0.0.1".into(),
+            );
+        }
+        args.rdzv_endpoint = None;
+        args.master_addr = None;
+        args.master_port = None;
+        args.nnodes = Some("1".into());
+        return Ok(args);
+    }
+    if let Some(endpoint) = args.rdzv_endpoint.take() {
+        let (host, port) = parse_endpoint(&endpoint)?;
+        let clash = |given: bool| {
+            if given {
+                Err(PlanError::Missing(format!(
+                    "--rdzv-endpoint {endpoint} and --master-addr/--master-port name the same thing: give one"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        clash(args.master_addr.is_some() || args.master_port.is_some())?;
+        args.master_addr = Some(host);
+        args.master_port = Some(port);
+    }
+    Ok(args)
+}
+
+/// torchrun's c10d rendezvous port when `--rdzv-endpoint` has none.
+pub const DEFAULT_RDZV_PORT: u16 = 29400;
+
+/// `host`, `host:port`, `[v6]:port`.
+fn parse_endpoint(endpoint: &str) -> Result<(String, u16), PlanError> {
+    let bad = |why: &str| invalid("--rdzv-endpoint", endpoint, why);
+    let (host, port) = if let Some(rest) = endpoint.strip_prefix('[') {
+        let (h, tail) = rest.split_once(']').ok_or_else(|| bad("missing ']'"))?;
+        (h, tail.strip_prefix(':'))
+    } else {
+        match endpoint.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h, Some(p)),
+            _ => (endpoint, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("the host is empty"));
+    }
+    let port = match port {
+        None => DEFAULT_RDZV_PORT,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| bad("the port is not 1-65535"))?,
+    };
+    Ok((host.to_string(), port))
+}
+
+/// `N`, or torchrun's `MIN:MAX` with MIN = MAX (launch has no elastic membership).
+fn parse_nnodes(value: Option<&str>) -> Result<Option<usize>, PlanError> {
+    let Some(v) = value else { return Ok(None) };
+    let num = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| invalid("--nnodes", v, "expected a positive number of nodes"))
+    };
+    match v.split_once(':') {
+        None => num(v).map(Some),
+        Some((lo, hi)) => {
+            let (lo, hi) = (num(lo)?, num(hi)?);
+            if lo != hi {
+                return Err(invalid(
+                    "--nnodes",
+                    v,
+                    "elastic MIN:MAX membership is not supported; give a fixed node count",
+                ));
+            }
+            Ok(Some(lo))
+        }
+    }
+}
+
+/// The interpreter for torchrun-style scripts: `PYTHON_EXEC` (torchrun's override), else `python3`.
+fn python(facts: &HostFacts) -> String {
+    facts
+        .env
+        .get("PYTHON_EXEC")
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| "python3".to_string())
+}
+
+fn is_config(path: &std::path::Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
 fn worker_command(args: &LaunchArgs, facts: &HostFacts) -> Result<Vec<String>, PlanError> {
+    if let (Some(target), true) = (&args.config, args.command.is_empty()) {
+        let target = target.display().to_string();
+        let mut cmd = if args.no_python {
+            vec![target]
+        } else if args.module {
+            vec![python(facts), "-u".into(), "-m".into(), target]
+        } else if !is_config(target.as_ref()) {
+            vec![python(facts), "-u".into(), target]
+        } else if !args.script_args.is_empty() {
+            return Err(PlanError::Missing(format!(
+                "{target} is a config and takes no arguments (got {:?}); run a command with `-- CMD ARGS…`",
+                args.script_args
+            )));
+        } else {
+            vec![]
+        };
+        if !cmd.is_empty() {
+            cmd.extend(args.script_args.iter().cloned());
+            return Ok(cmd);
+        }
+    }
+    if (args.no_python || args.module) && args.config.is_none() {
+        return Err(PlanError::Missing(
+            "--no-python and -m need the program or module to run".into(),
+        ));
+    }
     match (&args.config, args.command.is_empty()) {
         (Some(_), false) => Err(PlanError::Missing(
-            "give either CONFIG.yaml or `-- CMD ARGS…`, not both".into(),
+            "give either CONFIG.yaml (or a script) or `-- CMD ARGS…`, not both".into(),
         )),
         (None, true) => Err(PlanError::Missing(
-            "nothing to run: give CONFIG.yaml or `-- CMD ARGS…`".into(),
+            "nothing to run: give CONFIG.yaml, a script, or `-- CMD ARGS…`".into(),
         )),
         (None, false) => Ok(args.command.clone()),
         (Some(config), true) => {
@@ -596,7 +750,6 @@ fn invalid(flag: &'static str, value: &str, reason: &str) -> PlanError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     fn facts(env: &[(&str, &str)]) -> HostFacts {
         HostFacts {
@@ -617,7 +770,7 @@ mod tests {
     fn plan(argv: &[&str], f: &HostFacts) -> Result<PlannedLaunch, PlanError> {
         let mut full = vec!["launch"];
         full.extend_from_slice(argv);
-        build_plan(&LaunchArgs::try_parse_from(full).unwrap(), f)
+        build_plan(&LaunchArgs::parse_argv(full).unwrap(), f)
     }
 
     fn supervise(p: PlannedLaunch) -> SupervisePlan {
@@ -668,11 +821,101 @@ mod tests {
         let err = plan(&["t.yaml", "--", "x"], &facts(&[]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("not both"), "{err}");
+        assert!(err.contains("is a config and takes no arguments"), "{err}");
         assert!(plan(&[], &facts(&[]))
             .unwrap_err()
             .to_string()
             .contains("nothing to run"));
+    }
+
+    #[test]
+    fn torchrun_script_forms() {
+        let f = facts(&[]);
+        let cmd = |argv: &[&str]| supervise(plan(argv, &f).unwrap()).command;
+        assert_eq!(
+            cmd(&["--nproc-per-node", "2", "train.py", "--lr", "0.1"]),
+            ["python3", "-u", "train.py", "--lr", "0.1"]
+        );
+        assert_eq!(
+            cmd(&["-m", "pkg.train", "--x"]),
+            ["python3", "-u", "-m", "pkg.train", "--x"]
+        );
+        assert_eq!(cmd(&["--no-python", "./prog", "a"]), ["./prog", "a"]);
+        assert_eq!(cmd(&["--", "sh", "-c", "true"]), ["sh", "-c", "true"]);
+        let f = facts(&[("PYTHON_EXEC", "/venv/bin/python")]);
+        assert_eq!(
+            supervise(plan(&["t.py"], &f).unwrap()).command[0],
+            "/venv/bin/python"
+        );
+        let err = plan(&["--no-python", "--", "x"], &facts(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("need the program or module"), "{err}");
+    }
+
+    #[test]
+    fn torchrun_rendezvous_options() {
+        let f = facts(&[("RANKER_STORE_TOKEN", "t")]);
+        let s = supervise(
+            plan(
+                &[
+                    "--nnodes",
+                    "2:2",
+                    "--node-rank",
+                    "1",
+                    "--rdzv-backend",
+                    "c10d",
+                    "--rdzv-endpoint",
+                    "n0:29999",
+                    "--rdzv-id",
+                    "job9",
+                    "t.py",
+                ],
+                &f,
+            )
+            .unwrap(),
+        );
+        assert_eq!((s.nnodes, s.node_rank, s.run_id.as_str()), (2, 1, "job9"));
+        assert_eq!((s.store.host.as_str(), s.store.port), ("n0", Some(29999)));
+        let s = supervise(plan(&["--nnodes", "2", "--rdzv-endpoint", "n0", "t.py"], &f).unwrap());
+        assert_eq!(s.store.port, Some(DEFAULT_RDZV_PORT));
+        let s =
+            supervise(plan(&["--nnodes", "2", "--rdzv-endpoint", "[::1]:7", "t.py"], &f).unwrap());
+        assert_eq!((s.store.host.as_str(), s.store.port), ("::1", Some(7)));
+        let err = plan(&["--nnodes", "1:4", "t.py"], &f)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("elastic MIN:MAX membership is not supported"),
+            "{err}"
+        );
+        let err = plan(&["--standalone", "--nnodes", "2", "t.py"], &f)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--standalone runs a single node"), "{err}");
+        let p = plan(
+            &[
+                "--standalone",
+                "--rdzv-backend",
+                "etcd",
+                "--tee",
+                "3",
+                "t.py",
+            ],
+            &f,
+        )
+        .unwrap();
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+        assert!(p.warnings.iter().all(|w| w.starts_with("torchrun option ")));
+        let s = supervise(p);
+        assert_eq!(s.store.bind.as_deref(), Some("127.0.0.1:0"));
+        let err = plan(
+            &["--rdzv-endpoint", "a:1", "--master-port", "2", "t.py"],
+            &f,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("name the same thing"), "{err}");
     }
 
     #[test]
@@ -700,7 +943,23 @@ mod tests {
         let err = plan(&["--nproc", "0", "--", "x"], &facts(&[]))
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "--nproc \"0\": expected a positive number or `auto`");
+        assert_eq!(
+            err,
+            "--nproc \"0\": expected a positive number, `auto`, `gpu` or `cpu`"
+        );
+        let f = facts(&[("CUDA_VISIBLE_DEVICES", "0,1")]);
+        assert_eq!(
+            supervise(plan(&["--nproc", "gpu", "--", "x"], &f).unwrap()).nproc,
+            2
+        );
+        assert_eq!(
+            supervise(plan(&["--nproc", "cpu", "--", "x"], &facts(&[])).unwrap()).nproc,
+            16
+        );
+        let err = plan(&["--nproc", "gpu", "--", "x"], &facts(&[]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "--nproc \"gpu\": no GPU is visible");
     }
 
     #[test]

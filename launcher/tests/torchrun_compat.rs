@@ -21,6 +21,7 @@ fn launch(args: &[&str]) -> Command {
     c.args(args)
         .env_remove("RANKER_STORE_TOKEN")
         .env_remove("OMP_NUM_THREADS")
+        .env_remove("PYTHONUNBUFFERED")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -62,12 +63,24 @@ fn env_rendezvous_on_one_node() {
         eprintln!("SKIPPED: python3 is not installed");
         return;
     }
-    let o: Output = launch(&["--nproc", "3", "--", "python3", &program()])
-        .output()
-        .unwrap();
+    // torchrun's own command line: the script runs as `python3 -u SCRIPT ARGS`.
+    let o: Output = launch(&[
+        "--standalone",
+        "--nproc-per-node",
+        "3",
+        &program(),
+        "--marker",
+    ])
+    .output()
+    .unwrap();
     let (out, err) = (text(&o.stdout), text(&o.stderr));
     assert_eq!(o.status.code(), Some(0), "stdout:\n{out}\nstderr:\n{err}");
     assert_rendezvous(&out, 3);
+    assert_eq!(
+        out.matches("unbuffered=1 args=--marker").count(),
+        3,
+        "{out}"
+    );
     // torchrun's notice for the OMP_NUM_THREADS default.
     assert!(
         err.contains("Setting OMP_NUM_THREADS environment variable for each process to be 1"),
