@@ -30,7 +30,9 @@
 //! worker's process group, and after `--term-timeout` SIGKILL. At the end of every attempt whatever is left in
 //! the workers' process groups, and any re-parented orphan, is SIGKILLed. `INT/TERM/HUP/QUIT` are forwarded to
 //! every worker group and end the job (a second one escalates to SIGKILL at once); `USR1/USR2` are forwarded
-//! without teardown (Slurm's pre-timeout signal: the workers checkpoint and exit 0).
+//! without teardown (Slurm's pre-timeout signal: the workers checkpoint and exit 75, `STOPPED_FOR_REQUEUE`; when
+//! every worker ended with 0 or 75 and one with 75, `launch` exits 75 so that the batch script requeues and Slurm
+//! does not record a finished job; no restart).
 //!
 //! **Restarts.** With `--max-restarts K` a failed attempt is followed by a new one with
 //! `TORCHELASTIC_RESTART_COUNT` incremented, after a fresh rank assignment; workers resume from their latest
@@ -183,6 +185,9 @@ fn supervise(plan: &SupervisePlan, console: &Arc<Console>) -> Result<u8> {
         }
         match outcome {
             AttemptOutcome::Succeeded => return Ok(0),
+            AttemptOutcome::StoppedForRequeue => {
+                return Ok(exit_byte(ranker_dist::signals::STOPPED_FOR_REQUEUE))
+            }
             AttemptOutcome::Interrupted { signal } => return Ok(exit_byte(128 + signal)),
             AttemptOutcome::Failed { exit_code, cause } => {
                 if let Some(sig) = pending_signal {

@@ -258,7 +258,7 @@ fn max_restarts_restarts_with_incremented_count() {
         "--",
         "sh",
         "-c",
-        "echo attempt=$TORCHELASTIC_RESTART_COUNT max=$TORCHELASTIC_MAX_RESTARTS; [ $TORCHELASTIC_RESTART_COUNT = 1 ] || exit 5",
+        "echo attempt=$TORCHELASTIC_RESTART_COUNT max=$TORCHELASTIC_MAX_RESTARTS; [ $TORCHELASTIC_RESTART_COUNT = 1 ] || { sleep 0.3; exit 5; }",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let out = text(&o.stdout);
@@ -276,7 +276,7 @@ fn max_restarts_restarts_with_incremented_count() {
         "--",
         "sh",
         "-c",
-        "[ $TORCHELASTIC_RESTART_COUNT = 1 ] || exit 5",
+        "[ $TORCHELASTIC_RESTART_COUNT = 1 ] || { sleep 0.3; exit 5; }",
     ]);
     assert_eq!(o.status.code(), Some(5));
 }
@@ -504,4 +504,48 @@ fn failure_summary_never_loses_the_stderr_tail() {
             "run {run_no}: the boom line came after the summary:\n{err}"
         );
     }
+}
+
+/// Exit 75 (`STOPPED_FOR_REQUEUE`) is a requested stop at a checkpoint: launch exits 75 (never 0, never a restart,
+/// no failure table) so that Slurm neither records a finished job nor loses the requeue.
+#[test]
+fn workers_stopped_for_requeue_make_launch_exit_75() {
+    let o = run(&[
+        "--nproc",
+        "2",
+        "--max-restarts",
+        "2",
+        "--",
+        "sh",
+        "-c",
+        "if [ $RANK = 1 ]; then sleep 0.2; exit 75; fi; exit 0",
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(75), "{err}");
+    assert!(
+        err.contains("1 of 2 workers stopped at a checkpoint for requeue"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("restarting") && !err.contains("worker group failed"),
+        "{err}"
+    );
+}
+
+/// A USR1 forwarded right after the workers start waits for their handler instead of killing them.
+#[test]
+fn usr1_right_after_start_waits_for_the_workers_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    // The handler is installed 0.3 s after start; the USR1 arrives before that.
+    let script = format!(
+        "sleep 0.3; trap 'echo got-usr1; exit 75' USR1; echo ready > {d}/ready_$RANK; \
+         while :; do sleep 0.01; done"
+    );
+    let child = spawn(&["--nproc", "2", "--", "bash", "-c", &script]);
+    thread::sleep(Duration::from_millis(50));
+    kill(child.id() as i32, libc::SIGUSR1);
+    let (code, out, err) = wait_with_output(child);
+    assert_eq!(code, Some(75), "{out}\n{err}");
+    assert_eq!(out.matches("got-usr1").count(), 2, "{out}\n{err}");
 }

@@ -6,6 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::DistError;
 
+/// Exit code of a worker that stopped at a checkpoint because a stop was requested (SIGUSR1), so that the job can be
+/// requeued and resume. Not 0: a run that stopped at step 73 of 300 must not look finished to `launch`, srun or
+/// Slurm (which would record COMPLETED and never requeue it). 75 is `EX_TEMPFAIL` (sysexits.h: "try again later").
+pub const STOPPED_FOR_REQUEUE: i32 = 75;
+
 static CHECKPOINT_REQUESTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_usr1(_sig: libc::c_int) {

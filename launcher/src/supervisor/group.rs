@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use ranker_dist::signals::STOPPED_FOR_REQUEUE;
 use ranker_dist::FailureRecord;
 
 use super::event::{Event, StopReason};
@@ -75,6 +76,9 @@ pub enum AttemptOutcome {
         /// The root cause to publish/print.
         cause: String,
     },
+    /// Every worker ended with 0 or [`ranker_dist::signals::STOPPED_FOR_REQUEUE`], at least one with the latter:
+    /// the run stopped at a checkpoint on request and must be requeued, not restarted nor taken as finished.
+    StoppedForRequeue,
     /// A terminating signal ended the job; not restartable.
     Interrupted {
         /// The signal.
@@ -111,6 +115,7 @@ struct Group<'a> {
     kill_at: Option<Instant>,
     oom_before: Option<u64>,
     first_failed: Option<usize>,
+    stopped_for_requeue: usize,
 }
 
 impl<'a> Group<'a> {
@@ -123,6 +128,7 @@ impl<'a> Group<'a> {
             kill_at: None,
             oom_before: oom_kill_count(),
             first_failed: None,
+            stopped_for_requeue: 0,
         };
         for w in &spec.workers {
             match group.spawn_one(w) {
@@ -262,6 +268,11 @@ impl<'a> Group<'a> {
             if term.success() || self.stop.is_some() {
                 continue;
             }
+            if term == Termination::Code(STOPPED_FOR_REQUEUE) {
+                // A requested stop at a checkpoint: the others are stopping too; not a failure.
+                self.stopped_for_requeue += 1;
+                continue;
+            }
             let rank = w.rank;
             // Its last lines first, then our verdict (bounded: a grandchild may hold the pipes open).
             w.output.wait_closed(Duration::from_millis(500));
@@ -287,7 +298,8 @@ impl<'a> Group<'a> {
         self.console
             .say(&format!("forwarding {} to all workers", signal_name(sig)));
         for w in &self.workers {
-            if matches!(w.state, WorkerState::Running { .. }) {
+            if let WorkerState::Running { started } = w.state {
+                wait_for_handler(w.pid, sig, started + HANDLER_GRACE);
                 signal_group(w.pid, sig);
             }
         }
@@ -445,6 +457,15 @@ impl<'a> Group<'a> {
             .collect();
         let logs = self.spec.log_dir.as_ref().map(|d| d.display().to_string());
         let (headline, outcome) = match &self.stop {
+            None if self.stopped_for_requeue > 0 => {
+                self.console.say(&format!(
+                    "{} of {} workers stopped at a checkpoint for requeue (exit {STOPPED_FOR_REQUEUE}); the others \
+                     finished; requeue or resubmit the job to resume",
+                    self.stopped_for_requeue,
+                    self.workers.len()
+                ));
+                return AttemptOutcome::StoppedForRequeue;
+            }
             None => return AttemptOutcome::Succeeded,
             Some(StopReason::Signal(sig)) => (
                 format!("stopped by {}", signal_name(*sig)),
@@ -502,6 +523,31 @@ impl<'a> Group<'a> {
         ));
         outcome
     }
+}
+
+/// How long after a worker's start a forwarded USR1/USR2 waits for the worker to install its handler.
+const HANDLER_GRACE: Duration = Duration::from_secs(5);
+
+/// Waits (until `deadline`) for process `pid` to catch `sig` (`SigCgt` in /proc), so a USR1 forwarded just after a
+/// worker started does not kill it with the default action before its handler is installed. A program that
+/// never installs one gets the signal at the deadline, with the default action, as it would without launch.
+fn wait_for_handler(pid: i32, sig: libc::c_int, deadline: Instant) {
+    while Instant::now() < deadline {
+        match catches(pid, sig) {
+            Some(false) => std::thread::sleep(Duration::from_millis(2)),
+            _ => return,
+        }
+    }
+}
+
+/// Whether `pid` has a handler for `sig`; `None` when /proc cannot tell (the process is gone).
+fn catches(pid: i32, sig: libc::c_int) -> Option<bool> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())?;
+    Some(mask & (1u64 << (sig - 1)) != 0)
 }
 
 /// SIGKILLs every process whose parent is this launcher (grandchildren re-parented to us as subreaper).
