@@ -10,8 +10,8 @@
 //! [`plan::HostFacts`] (environment, GPUs, CPU affinity, host name; gathered once by [`host::gather`]) into a
 //! validated [`plan::LaunchPlan`]. It is a pure function with unit tests; nothing is spawned before it succeeded.
 //! Under Slurm the defaults come from `SLURM_*` ([`slurm`]): one `launch` per node (per-node mode) supervises
-//! that node's workers; one task per GPU (per-task mode) makes `launch` set the env contract and `exec` the
-//! worker ([`pertask`]), and rank 0's worker then hosts the store itself (`RANKER_HOST_STORE=1`).
+//! that node's workers; one task per GPU (per-task mode) makes `launch` set the env contract and run the worker as
+//! its only child ([`pertask`]), and rank 0's worker then hosts the store itself (`RANKER_HOST_STORE=1`).
 //!
 //! **Rendezvous.** Node 0 binds the store (single node: `127.0.0.1:0`, so the OS picks a free port and the
 //! listener stays open: no reserve-then-bind race; multi-node: `0.0.0.0:master_port`). Every launcher connects
@@ -79,10 +79,7 @@ pub fn run() -> Result<u8> {
         console.say(&format!("warning: {w}"));
     }
     match planned.plan {
-        LaunchPlan::PerTask(p) => {
-            pertask::exec(&p)?;
-            Ok(0)
-        }
+        LaunchPlan::PerTask(p) => pertask::run(&p),
         LaunchPlan::Supervise(p) => {
             let result = supervise(&p, &console);
             if p.error_dir_is_temp {

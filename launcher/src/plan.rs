@@ -424,6 +424,36 @@ fn per_task_plan(
     command: Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<LaunchPlan, PlanError> {
+    let why = format!(
+        "Slurm started {} tasks in this step, one per rank (per-task mode); for one launch per node that starts \
+         the workers, run `srun --ntasks=$SLURM_JOB_NUM_NODES --ntasks-per-node=1 launch …`",
+        info.ntasks
+    );
+    if let Some(n) = &args.nproc {
+        return Err(invalid("--nproc", n, &why));
+    }
+    if args.max_restarts > 0 {
+        return Err(invalid(
+            "--max-restarts",
+            &args.max_restarts.to_string(),
+            &format!("{why}; restarts need a supervising launch"),
+        ));
+    }
+    if let Some(d) = &args.log_dir {
+        warnings.push(format!(
+            "--log-dir {} is not used in per-task mode: use srun --output=DIR/%t.out (one file per rank)",
+            d.display()
+        ));
+    }
+    if args.ranks_filter.is_some() {
+        warnings.push(
+            "--ranks-filter is not used in per-task mode: use srun --label, and --output=%t.out"
+                .into(),
+        );
+    }
+    if info.procid == 0 {
+        warnings.push(format!("{why}; each task runs its rank's worker"));
+    }
     let host = match (&args.master_addr, info.hosts.first()) {
         (Some(h), _) => h.clone(),
         (None, Some(h)) => h.clone(),
@@ -1168,7 +1198,7 @@ mod tests {
             ("RANKER_STORE_TOKEN", "tok"),
         ]);
         let p = plan(&["cfg.yaml"], &f).unwrap();
-        assert!(p.warnings.is_empty());
+        assert!(p.warnings.is_empty(), "only rank 0 says which mode");
         let LaunchPlan::PerTask(t) = p.plan else {
             panic!("expected per-task")
         };
@@ -1207,5 +1237,29 @@ mod tests {
             panic!("expected per-task")
         };
         assert_eq!((t.env.local_rank, t.env.cuda_device), (1, 0));
+        // Per-node flags are not silently dropped.
+        let err = plan(&["--nproc", "2", "cfg.yaml"], &f)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--nproc \"2\": Slurm started 4 tasks in this step"),
+            "{err}"
+        );
+        let err = plan(&["--max-restarts", "1", "cfg.yaml"], &f)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("restarts need a supervising launch"), "{err}");
+        let p = plan(&["--log-dir", "L", "--ranks-filter", "0", "cfg.yaml"], &f).unwrap();
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+        let mut rank0 = f.clone();
+        rank0.env.insert("SLURM_PROCID".into(), "0".into());
+        rank0.env.insert("SLURM_NODEID".into(), "0".into());
+        rank0.env.insert("SLURM_LOCALID".into(), "0".into());
+        let p = plan(&["cfg.yaml"], &rank0).unwrap();
+        assert!(
+            p.warnings[0].contains("(per-task mode)"),
+            "{:?}",
+            p.warnings
+        );
     }
 }

@@ -531,7 +531,7 @@ const HANDLER_GRACE: Duration = Duration::from_secs(5);
 /// Waits (until `deadline`) for process `pid` to catch `sig` (`SigCgt` in /proc), so a USR1 forwarded just after a
 /// worker started does not kill it with the default action before its handler is installed. A program that
 /// never installs one gets the signal at the deadline, with the default action, as it would without launch.
-fn wait_for_handler(pid: i32, sig: libc::c_int, deadline: Instant) {
+pub fn wait_for_handler(pid: i32, sig: libc::c_int, deadline: Instant) {
     while Instant::now() < deadline {
         match catches(pid, sig) {
             Some(false) => std::thread::sleep(Duration::from_millis(2)),

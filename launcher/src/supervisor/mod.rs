@@ -8,6 +8,6 @@ mod spawn;
 pub mod summary;
 
 pub use event::{Event, StopReason};
-pub use group::{run_attempt, AttemptOutcome, AttemptSpec, Control, WorkerState};
+pub use group::{run_attempt, wait_for_handler, AttemptOutcome, AttemptSpec, Control, WorkerState};
 pub use signals::{block_handled, signal_name, spawn_intake, HANDLED};
 pub use spawn::{signal_group, spawn, Spawned, WorkerSpec};
