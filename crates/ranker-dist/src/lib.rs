@@ -24,7 +24,7 @@
 //! let mut pg = init_from_env(&DistOptions::default())?;
 //! let mut grads = vec![0.5f32; 1000];
 //! all_reduce_bucketed(pg.collective(), &mut grads, 25.0, ReduceOp::Mean)?;
-//! if ranker_dist::signals::checkpoint_requested() { /* save, then exit 0 */ }
+//! if ranker_dist::signals::checkpoint_requested() { /* save, then exit with signals::STOPPED_FOR_REQUEUE */ }
 //! pg.finish()?;
 //! # Ok(()) }
 //! ```

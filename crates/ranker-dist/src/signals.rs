@@ -1,6 +1,6 @@
 //! The worker's side of the preemption flow: `launch` forwards SIGUSR1 (Slurm's `--signal=B:USR1@120`) to every
 //! worker without tearing the job down; the worker notices [`checkpoint_requested`] at its next step boundary,
-//! writes a checkpoint and exits 0 so the job can requeue and resume.
+//! writes a checkpoint and exits with [`STOPPED_FOR_REQUEUE`] so the job requeues and resumes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
