@@ -361,3 +361,40 @@ fn usr1_to_the_job_steps_also_requeues_instead_of_completing() {
         );
     }
 }
+
+/// A USR1 that arrives when the workers no longer stop (the final evaluation) lets the run finish: the job
+/// completes and is not requeued.
+#[test]
+fn a_run_that_finishes_despite_usr1_is_not_requeued() {
+    let Some(_cluster) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let worker =
+        "trap 'echo rank $RANK: USR1 during the final evaluation' USR1; touch ready_$RANK; \
+                  for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.2; done; echo rank $RANK finished";
+    let mut cmd = sbatch(dir.path(), &["--cpus-per-task=2"], &[("NPROC", "2")]);
+    cmd.arg(template("1node-8gpu.sbatch"))
+        .args(["--", "bash", "-c", worker]);
+    let id = submit(cmd);
+    wait_until("both ranks to start", Duration::from_secs(120), || {
+        dir.path().join("ready_0").exists() && dir.path().join("ready_1").exists()
+    });
+    let status = Command::new("scancel")
+        .args(["--batch", "--signal=USR1", &id])
+        .status()
+        .expect("scancel");
+    assert!(status.success());
+    wait_until("the job to end", Duration::from_secs(60), || {
+        matches!(
+            job_field(&id, "JobState").as_str(),
+            "COMPLETED" | "FAILED" | "CANCELLED" | "PENDING"
+        )
+    });
+    let out = job_output(dir.path(), &id);
+    assert_eq!(job_field(&id, "JobState"), "COMPLETED", "{out}");
+    assert_eq!(job_field(&id, "Restarts"), "0", "{out}");
+    assert!(
+        out.contains("USR1 during the final evaluation") && out.contains("rank 1 finished"),
+        "{out}"
+    );
+    assert!(!out.contains("requeueing"), "{out}");
+}
