@@ -3,7 +3,11 @@
 //! One training loop for one process or many ([`trainer`]): the distributed pieces (gradient
 //! all-reduce, data sharding, rank-0-only writes) come from `ranker-dist`, the rankers from
 //! `ranker-models`, dev selection from `ranker-eval`. [`config`] is the YAML run configuration
-//! shared by `ranker train`, `ranker eval` and `launch`.
+//! shared by `ranker train`, `ranker eval` and `launch`; [`worker`] is one `ranker train | eval | run`
+//! process from joining the process group to leaving it.
+
+// Unsafe code only where a module or statement allows it (with its SAFETY comment).
+#![deny(unsafe_code)]
 
 pub mod batches;
 pub mod checkpoints;
@@ -18,6 +22,7 @@ pub mod plot;
 pub mod run_dir;
 mod task;
 pub mod trainer;
+pub mod worker;
 
 pub use error::TrainError;
 pub use trainer::{train, LogObserver, Resume, TrainObserver, TrainSummary};

@@ -3,6 +3,7 @@
 //! host memory for every other combination.
 
 #[cfg(feature = "cuda")]
+#[allow(unsafe_code)] // hands burn-cuda's gradient buffer to NCCL; see the SAFETY comments
 mod cuda;
 mod flat;
 

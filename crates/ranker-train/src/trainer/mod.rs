@@ -13,8 +13,10 @@
 //! sharded over the ranks and gathered. Every random choice derives from `run.seed`, the epoch, the
 //! step and the example index (dropout also from the rank), so a resumed run continues exactly.
 
+mod checkpointing;
 mod observer;
 mod run;
+mod step;
 mod sync;
 
 pub use observer::{LogObserver, TrainObserver};
@@ -25,7 +27,8 @@ use ranker_dist::ProcessGroup;
 
 use crate::config::{Config, Precision, RankerKind};
 use crate::error::TrainError;
-use crate::task::{PairTask, SimClsTask, SummaTask};
+use crate::task::{PairTask, RankerTask, SimClsTask, SummaTask};
+use run::Trainer;
 
 /// How `ranker train` resumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,17 +53,29 @@ pub fn train<B: AutodiffBackend>(
     match config.model.ranker {
         RankerKind::PairRanker => {
             let (task, model) = PairTask::build::<B>(config, device)?;
-            run::run(config, task, model, pg, device, resume, observer)
+            train_task(config, task, model, pg, device, resume, observer)
         }
         RankerKind::SummaReranker => {
             let (task, model) = SummaTask::build::<B>(config, device)?;
-            run::run(config, task, model, pg, device, resume, observer)
+            train_task(config, task, model, pg, device, resume, observer)
         }
         RankerKind::SimCls => {
             let (task, model) = SimClsTask::build::<B>(config, device)?;
-            run::run(config, task, model, pg, device, resume, observer)
+            train_task(config, task, model, pg, device, resume, observer)
         }
     }
+}
+
+fn train_task<B: AutodiffBackend, T: RankerTask<B>>(
+    config: &Config,
+    task: T,
+    model: T::Model,
+    pg: &mut ProcessGroup,
+    device: &B::Device,
+    resume: Resume,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainSummary, TrainError> {
+    Trainer::new(config, task, model, pg, device, resume, observer)?.run()
 }
 
 /// Only fp32 is implemented; asking for mixed precision fails before any work starts.

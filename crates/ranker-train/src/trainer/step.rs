@@ -1,0 +1,194 @@
+//! One optimiser step: prepare this rank's micro-batches, forward + backward each of them, then
+//! all-reduce, clip and apply the summed gradient.
+
+use std::time::Instant;
+
+use burn::optim::GradientsParams;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor};
+use ranker_data::Example;
+use ranker_dist::ReduceOp;
+
+use super::run::Trainer;
+use super::sync::{all_reduce_gradients, clip_global_norm};
+use crate::batches::{mix, EpochOrder};
+use crate::error::TrainError;
+use crate::metrics_log::StepRecord;
+use crate::task::{Prepared, RankerTask};
+
+/// What one optimiser step produced.
+pub(super) struct StepOutcome {
+    /// The step's record (loss, learning rate, gradient norm, throughput).
+    pub(super) record: StepRecord,
+    /// Some rank received a checkpoint request (SIGUSR1): save this step and stop.
+    pub(super) stop_requested: bool,
+}
+
+/// What the ranks agree on before a step's backward passes.
+struct StepAgreement {
+    /// The loss units (pairs or examples) of the step over all ranks.
+    global_units: f64,
+    /// Whether any rank has a pending checkpoint request.
+    stop_requested: bool,
+}
+
+/// The gradient summed over this rank's micro-batches, flat in parameter-table order.
+pub(super) struct LocalGradient<B: AutodiffBackend> {
+    flat: Option<Tensor<B::InnerBackend, 1>>,
+    /// This rank's share of the step's mean loss.
+    loss_share: f64,
+}
+
+impl<B: AutodiffBackend> LocalGradient<B> {
+    fn new() -> Self {
+        Self {
+            flat: None,
+            loss_share: 0.0,
+        }
+    }
+
+    fn add(&mut self, flat: Tensor<B::InnerBackend, 1>, loss_share: f64) {
+        self.flat = Some(match self.flat.take() {
+            Some(acc) => acc + flat,
+            None => flat,
+        });
+        self.loss_share += loss_share;
+    }
+}
+
+impl<B, T> Trainer<'_, B, T>
+where
+    B: AutodiffBackend,
+    T: RankerTask<B>,
+{
+    /// Takes the next optimiser step.
+    pub(super) fn step(&mut self) -> Result<StepOutcome, TrainError> {
+        let started = Instant::now();
+        let micros = self.prepare_micro_batches()?;
+        let agreement = self.agree(&micros)?;
+        let mut gradient = LocalGradient::<B>::new();
+        for (m, micro) in micros.iter().enumerate() {
+            if let Some(micro) = micro.as_ref().filter(|m| m.units() > 0) {
+                self.forward_backward(micro, m, agreement.global_units, &mut gradient);
+            }
+        }
+        let (loss, grad_norm, lr) = self.apply_gradients(gradient)?;
+        self.steps_done += 1;
+        let step = self.steps_done;
+        let record = StepRecord {
+            step,
+            epoch: step as f64 / self.plan.steps_per_epoch as f64,
+            loss,
+            lr,
+            grad_norm,
+            pairs_per_s: agreement.global_units / started.elapsed().as_secs_f64().max(1e-9),
+        };
+        Ok(StepOutcome {
+            record,
+            stop_requested: agreement.stop_requested,
+        })
+    }
+
+    /// This rank's micro-batches of the next step (`None` where its slice is empty).
+    fn prepare_micro_batches(&mut self) -> Result<Vec<Option<T::Micro>>, TrainError> {
+        let step = self.steps_done;
+        let epoch = (step / self.plan.steps_per_epoch) as usize;
+        let step_in_epoch = (step % self.plan.steps_per_epoch) as usize;
+        let seed = self.config.run.seed;
+        if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            let n = self.train_set.examples.len();
+            self.order = Some((epoch, EpochOrder::new(n, seed, epoch)));
+        }
+        let (_, order) = self.order.as_ref().expect("set above");
+        let epoch_seed = mix(seed, epoch as u64);
+        let example_seed = move |index: usize| mix(epoch_seed, index as u64);
+        let layout = &self.plan.layout;
+        (0..layout.grad_accum)
+            .map(|micro| {
+                let indices = order.slice(layout, step_in_epoch, micro, self.plan.rank);
+                if indices.is_empty() {
+                    return Ok(None);
+                }
+                let examples: Vec<(usize, &Example)> = indices
+                    .iter()
+                    .map(|&i| (i, &self.train_set.examples[i]))
+                    .collect();
+                self.task.prepare(&examples, &example_seed).map(Some)
+            })
+            .collect()
+    }
+
+    /// The ranks agree on the step's loss units and on a pending checkpoint request (one small
+    /// all-reduce).
+    fn agree(&mut self, micros: &[Option<T::Micro>]) -> Result<StepAgreement, TrainError> {
+        let local_units: usize = micros.iter().flatten().map(Prepared::units).sum();
+        let requested = ranker_dist::signals::checkpoint_requested();
+        let mut head = [local_units as f32, f32::from(u8::from(requested))];
+        if self.plan.layout.world > 1 {
+            self.pg.collective().all_reduce(&mut head, ReduceOp::Sum)?;
+        }
+        Ok(StepAgreement {
+            global_units: f64::from(head[0]),
+            stop_requested: head[1] > 0.0,
+        })
+    }
+
+    /// Forward and backward over micro-batch `m` of the step: its mean loss, weighted by its share
+    /// of the step's `global_units`, is back-propagated and the gradient added to `gradient`.
+    fn forward_backward(
+        &self,
+        micro: &T::Micro,
+        m: usize,
+        global_units: f64,
+        gradient: &mut LocalGradient<B>,
+    ) {
+        // Dropout and gate noise: a fresh, reproducible stream per rank and micro-step.
+        let micro_index = self.steps_done * self.config.train.grad_accum as u64 + m as u64;
+        let micro_seed = mix(
+            mix(self.config.run.seed, self.plan.rank as u64 + 1),
+            micro_index,
+        );
+        B::seed(self.device, micro_seed);
+        ranker_models::dropout::seed_dropout(micro_seed);
+        let model = self.model();
+        let loss = self.task.loss(model, micro, self.device);
+        let scaled = loss.mul_scalar(micro.units() as f64 / global_units);
+        let loss_share = scaled.clone().into_scalar().elem::<f64>();
+        let grads = GradientsParams::from_grads(scaled.backward(), model);
+        let flat = self
+            .plan
+            .table
+            .flatten::<B::InnerBackend>(&grads, self.device);
+        gradient.add(flat, loss_share);
+    }
+
+    /// Sums the gradient over the ranks, clips it by global norm and applies it; returns the step's
+    /// mean loss, the gradient norm before clipping and the learning rate used.
+    fn apply_gradients(
+        &mut self,
+        gradient: LocalGradient<B>,
+    ) -> Result<(f64, f64, f64), TrainError> {
+        let table = &self.plan.table;
+        let flat = gradient
+            .flat
+            .unwrap_or_else(|| Tensor::zeros([table.numel()], self.device));
+        let reduced = all_reduce_gradients(
+            flat,
+            gradient.loss_share,
+            self.pg.collective(),
+            self.config.dist.bucket_mb,
+            self.device,
+        )?;
+        if self.steps_done == self.start_step {
+            tracing::info!("gradient all-reduce: {}", reduced.path);
+        }
+        let (flat, grad_norm) = clip_global_norm(reduced.flat, self.config.train.max_grad_norm);
+        let lr = self.plan.schedule.lr(self.steps_done);
+        let model = self
+            .model
+            .take()
+            .expect("the model is only taken inside a step");
+        self.model = Some(self.optimizer.step(model, &table.unflatten(flat), lr));
+        Ok((reduced.loss_share, grad_norm, lr))
+    }
+}
