@@ -6,6 +6,10 @@ the quickstart initialises weights from run.seed).
                    [p2c, c2p], no absolute positions) sized to learn the synthetic set on a laptop CPU,
                    with a sentencepiece unigram tokenizer converted by transformers exactly as the
                    real deberta-v3 one is (spm.model -> tokenizer.json).
+  flan-t5-tiny     a flan-t5-style T5 encoder config (gated-gelu feed-forward, relative attention
+                   buckets, RMS norms) with a T5-layout Unigram tokenizer (<pad> </s> <unk>, pieces,
+                   <extra_id_*> sentinels; Metaspace; `</s>` appended, no CLS), built through
+                   transformers' T5Tokenizer like the real one.
 
 The tokenizer is trained on the text of a synthetic set, so every synthetic word is one piece:
   cargo run --release -p ranker-cli -- data synth --items 2000 --output /some/dir/synth.jsonl
@@ -20,7 +24,8 @@ from pathlib import Path
 
 import sentencepiece as spm
 import transformers
-from transformers import AutoTokenizer, DebertaV2Config
+from sentencepiece import sentencepiece_model_pb2
+from transformers import AutoTokenizer, DebertaV2Config, T5Config, T5Tokenizer
 
 OUT = Path(__file__).resolve().parent
 
@@ -61,6 +66,66 @@ def tokenizer(lines, work: Path):
     return AutoTokenizer.from_pretrained(work)
 
 
+def t5_tokenizer(lines):
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_writer=model,
+        vocab_size=256,
+        hard_vocab_limit=False,
+        model_type="unigram",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        pad_piece="<pad>",
+        eos_piece="</s>",
+        unk_piece="<unk>",
+        character_coverage=1.0,
+        num_threads=1,
+        minloglevel=2,
+    )
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(model.getvalue())
+    extra_ids = 4
+    vocab = [(p.piece, 0.0 if i < 3 else p.score) for i, p in enumerate(proto.pieces)]
+    vocab += [(f"<extra_id_{i}>", 0.0) for i in range(extra_ids - 1, -1, -1)]
+    return T5Tokenizer(
+        vocab=vocab,
+        extra_ids=extra_ids,
+        _spm_precompiled_charsmap=proto.normalizer_spec.precompiled_charsmap,
+    )
+
+
+def flan_t5_tiny(lines):
+    tok = t5_tokenizer(lines)
+    config = T5Config(
+        vocab_size=len(tok),
+        d_model=64,
+        d_kv=16,
+        d_ff=128,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        relative_attention_num_buckets=32,
+        relative_attention_max_distance=128,
+        dropout_rate=0.0,
+        feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.pad_token_id,
+    )
+    config.architectures = ["T5ForConditionalGeneration"]
+    out = OUT / "flan-t5-tiny"
+    out.mkdir(parents=True, exist_ok=True)
+    config.save_pretrained(out)
+    tok.save_pretrained(out)
+    for extra in ["spiece.model", "special_tokens_map.json", "added_tokens.json"]:
+        (out / extra).unlink(missing_ok=True)
+    return tok
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -98,6 +163,9 @@ def main():
     words = sorted({w for line in lines for w in line.split()})
     pieces = [len(tok.tokenize(w)) for w in words]
     print(f"vocab {len(tok)}; {sum(p == 1 for p in pieces)}/{len(words)} words are one piece")
+    t5 = flan_t5_tiny(lines)
+    pieces = [len(t5.tokenize(w)) for w in words]
+    print(f"flan-t5-tiny: vocab {len(t5)}; {sum(p == 1 for p in pieces)}/{len(words)} words are one piece")
     (OUT / "VERSIONS").write_text(
         f"transformers {transformers.__version__}\nsentencepiece {spm.__version__}\n"
     )

@@ -1,6 +1,6 @@
-//! Models of llm-ranker: pretrained encoder backbones (DeBERTa-v2/v3, BERT, RoBERTa) written in burn
-//! and generic over its `Backend`, Hugging Face checkpoint loading and export, the tokenizer with the
-//! rankers' marker tokens, and the library half of `ranker encode`.
+//! Models of llm-ranker: pretrained encoder backbones (DeBERTa-v2/v3, BERT, RoBERTa, XLM-RoBERTa, the
+//! T5 encoder) written in burn and generic over its `Backend`, Hugging Face checkpoint loading and
+//! export, the tokenizer with the rankers' marker tokens, and the library half of `ranker encode`.
 //!
 //! The backbones mirror transformers' modules (field names are HF key segments), so HF checkpoints
 //! load with a near-identity key map ([`hf`]) and their `last_hidden_state` matches transformers' within

@@ -44,6 +44,8 @@ fn batching_does_not_change_outputs() {
         "deberta-v2-tiny",
         "roberta-tiny",
         "bert-tiny",
+        "xlm-roberta-tiny",
+        "t5-tiny",
     ] {
         let mut inputs: Vec<EncodeInput> = cases(model)
             .tokenizer

@@ -30,6 +30,15 @@ fn without_dropout(config: BackboneConfig) -> BackboneConfig {
             c.attention_probs_dropout_prob = 0.0;
             BackboneConfig::Roberta(c)
         }
+        BackboneConfig::XlmRoberta(mut c) => {
+            c.hidden_dropout_prob = 0.0;
+            c.attention_probs_dropout_prob = 0.0;
+            BackboneConfig::XlmRoberta(c)
+        }
+        BackboneConfig::T5(mut c) => {
+            c.dropout_rate = 0.0;
+            BackboneConfig::T5(c)
+        }
     }
 }
 

@@ -43,6 +43,8 @@ fn hf_backbone_keys(model: &str) -> BTreeMap<String, Vec<usize>> {
                 "lm_head.",
                 "lm_predictions.",
                 "mask_predictions.",
+                "decoder.",
+                "encoder.embed_tokens.",
             ]
             .iter()
             .any(|p| k.starts_with(p));

@@ -1,12 +1,13 @@
 //! `last_hidden_state` of every tiny fixture model equals transformers' within 1e-4 (max abs diff) on
 //! every fixture batch: single inputs, pairs, padded batches (padding positions included) and inputs
-//! longer than the bucket midpoint and `max_relative_positions`.
+//! longer than the bucket midpoint, `max_relative_positions` and T5's `relative_attention_max_distance`.
 
 mod common;
 
 use burn::tensor::TensorData;
 use common::{check_batches, fixtures, B};
 use ranker_models::backbone::deberta_v2::make_log_bucket_position;
+use ranker_models::backbone::t5::relative_position_bucket;
 use ranker_models::{load_backbone, read_safetensors};
 
 fn parity(model: &str) {
@@ -49,6 +50,46 @@ fn bert_tiny() {
 #[test]
 fn roberta_tiny() {
     parity("roberta-tiny");
+}
+
+#[test]
+fn xlm_roberta_tiny() {
+    parity("xlm-roberta-tiny");
+}
+
+/// T5 v1.0 (relu), saved as `T5EncoderModel` (safetensors).
+#[test]
+fn t5_tiny() {
+    parity("t5-tiny");
+}
+
+/// T5 v1.1 / flan-t5 (gated-gelu), saved as the full `T5ForConditionalGeneration` (`.bin` with the
+/// decoder, `lm_head` and the tied `encoder.embed_tokens.weight`).
+#[test]
+fn flan_t5_tiny() {
+    parity("flan-t5-tiny");
+}
+
+/// Our port of T5's bidirectional `_relative_position_bucket` equals transformers' on distances
+/// −700..=700.
+#[test]
+fn t5_buckets_match_transformers() {
+    let tables = read_safetensors(&fixtures().join("t5_buckets.safetensors")).unwrap();
+    let get = |name: &str| -> Vec<i64> {
+        let data: &TensorData = &tables.iter().find(|(n, _)| n == name).unwrap().1;
+        data.to_vec::<i64>().unwrap()
+    };
+    let rel = get("relative_positions");
+    for (buckets, max) in [(32, 128), (16, 20), (8, 6), (64, 256), (32, 1000)] {
+        let want = get(&format!("b{buckets}_m{max}"));
+        for (d, w) in rel.iter().zip(&want) {
+            assert_eq!(
+                relative_position_bucket(*d, buckets, max),
+                *w,
+                "distance {d}, buckets {buckets}, max distance {max}"
+            );
+        }
+    }
 }
 
 /// Our f32 port of `make_log_bucket_position` equals transformers' on distances −700..=700.

@@ -37,10 +37,15 @@ fn ids_match_transformers() {
 
 #[test]
 fn marker_tokens_match_add_tokens() {
-    let model = "deberta-v3-tiny";
+    for model in ["deberta-v3-tiny", "xlm-roberta-tiny", "t5-tiny"] {
+        marker_tokens(model);
+    }
+}
+
+fn marker_tokens(model: &str) {
     let expected = cases(model)
         .marker_tokens
-        .expect("v3 fixture has marker cases");
+        .expect("fixture has marker cases");
     let mut tokenizer = load_tokenizer(&fixtures().join(model)).unwrap();
     assert_eq!(tokenizer_len(&tokenizer), expected.len_before);
     let markers: Vec<&str> = expected.markers.iter().map(String::as_str).collect();
@@ -50,7 +55,7 @@ fn marker_tokens_match_add_tokens() {
     assert_eq!(expected.len_after - expected.len_before, expected.n_added);
     for (text, want) in expected.texts.iter().zip(&expected.ids) {
         let got = tokenizer.encode(text.as_str(), true).unwrap();
-        assert_eq!(got.get_ids(), &want[..], "{text:?}");
+        assert_eq!(got.get_ids(), &want[..], "{model}: {text:?}");
     }
     // Adding them again changes nothing.
     assert_eq!(

@@ -1,5 +1,6 @@
 //! Collation parity with the reference collators (transcribed in `tests/fixtures/make_ranker_fixtures.py` and run
-//! with the transformers tokenizer): ids and masks must be identical.
+//! with the transformers tokenizer; for the T5 and XLM-RoBERTa tokenizers, LLM-Blender's own collator.py and
+//! `cat_ids` run by `tests/fixtures/make_collate_new_backbones.py`): ids and masks must be identical.
 
 mod ranker_support;
 
@@ -68,9 +69,18 @@ fn tokenizer_dir(case: &Value) -> std::path::PathBuf {
         .join(case["tokenizer"].as_str().unwrap())
 }
 
+/// The collation fixtures: DeBERTa-v3, RoBERTa and BERT tokenizers; T5 and XLM-RoBERTa tokenizers.
+const COLLATE_FIXTURES: [&str; 2] = ["collate.json", "collate-new-backbones.json"];
+
 #[test]
 fn pair_ranker_collation_matches_the_reference() {
-    let json = read_json("collate.json");
+    for file in COLLATE_FIXTURES {
+        pair_ranker_collation(file);
+    }
+}
+
+fn pair_ranker_collation(file: &str) {
+    let json = read_json(file);
     let items = items(&json);
     for case in json["cases"].as_array().unwrap() {
         let smax = case["source_maxlength"].as_u64().unwrap() as usize;
@@ -165,7 +175,13 @@ fn pairrm_layout_matches_the_reference() {
 
 #[test]
 fn summa_reranker_collation_matches_the_reference() {
-    let json = read_json("collate.json");
+    for file in COLLATE_FIXTURES {
+        summa_reranker_collation(file);
+    }
+}
+
+fn summa_reranker_collation(file: &str) {
+    let json = read_json(file);
     let items = items(&json);
     for case in json["cases"].as_array().unwrap() {
         let smax = case["source_maxlength"].as_u64().unwrap() as usize;
@@ -177,14 +193,20 @@ fn summa_reranker_collation_matches_the_reference() {
             &batch.tokens,
             &case["scr"]["ids"],
             &case["scr"]["mask"],
-            "scr",
+            &format!("scr {}", case["tokenizer"]),
         );
     }
 }
 
 #[test]
 fn simcls_collation_matches_the_reference() {
-    let json = read_json("collate.json");
+    for file in COLLATE_FIXTURES {
+        simcls_collation(file);
+    }
+}
+
+fn simcls_collation(file: &str) {
+    let json = read_json(file);
     let items = items(&json);
     let targets: Vec<&str> = items.iter().map(|i| i.target.as_str()).collect();
     for case in json["cases"].as_array().unwrap() {

@@ -11,6 +11,7 @@ use super::bert::{BertConfig, BertModel};
 use super::deberta_v2::{DebertaV2Config, DebertaV2Model};
 use super::init::{self, NewRowInit};
 use super::roberta::RobertaModel;
+use super::t5::{T5Config, T5EncoderModel};
 use crate::error::LoadError;
 use crate::io::write_atomic;
 
@@ -62,8 +63,10 @@ pub enum Backbone<B: Backend> {
     DebertaV2(DebertaV2Model<B>),
     /// BERT.
     Bert(BertModel<B>),
-    /// RoBERTa.
+    /// RoBERTa and XLM-RoBERTa (the same modules).
     Roberta(RobertaModel<B>),
+    /// The T5 encoder (v1.0, v1.1, flan-t5).
+    T5(T5EncoderModel<B>),
 }
 
 impl<B: Backend> Backbone<B> {
@@ -82,6 +85,7 @@ impl<B: Backend> Backbone<B> {
             Self::DebertaV2(m) => m.forward(input),
             Self::Bert(m) => m.forward(input),
             Self::Roberta(m) => m.forward(input),
+            Self::T5(m) => m.forward(input),
         }
     }
 
@@ -91,6 +95,7 @@ impl<B: Backend> Backbone<B> {
             Self::DebertaV2(m) => m.hidden_size(),
             Self::Bert(m) => m.hidden_size(),
             Self::Roberta(m) => m.hidden_size(),
+            Self::T5(m) => m.hidden_size(),
         }
     }
 
@@ -100,6 +105,7 @@ impl<B: Backend> Backbone<B> {
             Self::DebertaV2(m) => m.vocab_size(),
             Self::Bert(m) => m.vocab_size(),
             Self::Roberta(m) => m.vocab_size(),
+            Self::T5(m) => m.vocab_size(),
         }
     }
 
@@ -153,6 +159,16 @@ impl<B: Backend> Backbone<B> {
                     device,
                 );
                 Self::Roberta(m)
+            }
+            Self::T5(mut m) => {
+                m.shared = init::resize_embedding(
+                    m.shared,
+                    new_vocab,
+                    row_init,
+                    T5EncoderModel::<B>::NEW_ROW_STD,
+                    device,
+                );
+                Self::T5(m)
             }
         }
     }
@@ -211,6 +227,11 @@ pub enum BackboneConfig {
     Bert(BertConfig),
     /// `model_type` `roberta` (BERT's fields with RoBERTa's defaults).
     Roberta(BertConfig),
+    /// `model_type` `xlm-roberta`: RoBERTa's architecture (BERT's fields with XLM-RoBERTa's defaults);
+    /// only the tokenizer (SentencePiece Unigram) differs.
+    XlmRoberta(BertConfig),
+    /// `model_type` `t5` (the encoder of any T5 checkpoint).
+    T5(T5Config),
 }
 
 fn parse_as<T: serde::de::DeserializeOwned>(
@@ -265,10 +286,19 @@ impl BackboneConfig {
                 map.entry("pad_token_id").or_insert(1.into());
                 Self::Roberta(parse_as(map.into(), path)?)
             }
+            "xlm-roberta" => {
+                // XLMRobertaConfig's default where it differs from BertConfig's.
+                map.entry("pad_token_id").or_insert(1.into());
+                Self::XlmRoberta(parse_as(map.into(), path)?)
+            }
+            "t5" => Self::T5(parse_as(map.into(), path)?),
             other => {
                 return Err(ConfigIssue::new(
                     "model_type",
-                    format!("`{other}` is not supported (supported: deberta-v2, bert, roberta)"),
+                    format!(
+                        "`{other}` is not supported (supported: deberta-v2, bert, roberta, \
+                         xlm-roberta, t5)"
+                    ),
                 )
                 .at(path))
             }
@@ -283,7 +313,11 @@ impl BackboneConfig {
                 c.validate()?;
                 c.pad_token_id
             }
-            Self::Bert(c) | Self::Roberta(c) => {
+            Self::Bert(c) | Self::Roberta(c) | Self::XlmRoberta(c) => {
+                c.validate()?;
+                c.pad_token_id
+            }
+            Self::T5(c) => {
                 c.validate()?;
                 c.pad_token_id
             }
@@ -303,7 +337,10 @@ impl BackboneConfig {
         match self {
             Self::DebertaV2(c) => Backbone::DebertaV2(DebertaV2Model::init(c, device)),
             Self::Bert(c) => Backbone::Bert(BertModel::init(c, device)),
-            Self::Roberta(c) => Backbone::Roberta(RobertaModel::init(c, device)),
+            Self::Roberta(c) | Self::XlmRoberta(c) => {
+                Backbone::Roberta(RobertaModel::init(c, device))
+            }
+            Self::T5(c) => Backbone::T5(T5EncoderModel::init(c, device)),
         }
     }
 
@@ -313,6 +350,8 @@ impl BackboneConfig {
             Self::DebertaV2(_) => "deberta-v2",
             Self::Bert(_) => "bert",
             Self::Roberta(_) => "roberta",
+            Self::XlmRoberta(_) => "xlm-roberta",
+            Self::T5(_) => "t5",
         }
     }
 
@@ -320,7 +359,8 @@ impl BackboneConfig {
     pub fn hidden_size(&self) -> usize {
         match self {
             Self::DebertaV2(c) => c.hidden_size,
-            Self::Bert(c) | Self::Roberta(c) => c.hidden_size,
+            Self::Bert(c) | Self::Roberta(c) | Self::XlmRoberta(c) => c.hidden_size,
+            Self::T5(c) => c.d_model,
         }
     }
 
@@ -328,7 +368,8 @@ impl BackboneConfig {
     pub fn vocab_size(&self) -> usize {
         match self {
             Self::DebertaV2(c) => c.vocab_size,
-            Self::Bert(c) | Self::Roberta(c) => c.vocab_size,
+            Self::Bert(c) | Self::Roberta(c) | Self::XlmRoberta(c) => c.vocab_size,
+            Self::T5(c) => c.vocab_size,
         }
     }
 
@@ -336,7 +377,8 @@ impl BackboneConfig {
     pub fn pad_token_id(&self) -> u32 {
         let pad = match self {
             Self::DebertaV2(c) => c.pad_token_id,
-            Self::Bert(c) | Self::Roberta(c) => c.pad_token_id,
+            Self::Bert(c) | Self::Roberta(c) | Self::XlmRoberta(c) => c.pad_token_id,
+            Self::T5(c) => c.pad_token_id,
         };
         pad.expect("validated config has a pad_token_id")
     }
@@ -345,27 +387,29 @@ impl BackboneConfig {
     pub fn type_vocab_size(&self) -> usize {
         match self {
             Self::DebertaV2(c) => c.type_vocab_size,
-            Self::Bert(c) | Self::Roberta(c) => c.type_vocab_size,
+            Self::Bert(c) | Self::Roberta(c) | Self::XlmRoberta(c) => c.type_vocab_size,
+            Self::T5(_) => 0,
         }
     }
 
     /// Whether transformers' tokenizer for this architecture returns `token_type_ids` to the model
-    /// (its `model_input_names`): yes for BERT and DeBERTa-v2, no for RoBERTa.
+    /// (its `model_input_names`): yes for BERT and DeBERTa-v2, no for RoBERTa, XLM-RoBERTa and T5.
     pub fn uses_token_type_ids(&self) -> bool {
-        !matches!(self, Self::Roberta(_))
+        matches!(self, Self::DebertaV2(_) | Self::Bert(_))
     }
 
     /// The longest input in tokens, if absolute positions bound it (`None` for DeBERTa without
-    /// `position_biased_input`: relative positions are clamped, any length works).
+    /// `position_biased_input` and for T5: relative positions are clamped, any length works).
     pub fn max_sequence_length(&self) -> Option<usize> {
         match self {
             Self::DebertaV2(c) => c.position_biased_input.then_some(c.max_position_embeddings),
             Self::Bert(c) => Some(c.max_position_embeddings),
             // Positions start at pad_token_id + 1.
-            Self::Roberta(c) => Some(
+            Self::Roberta(c) | Self::XlmRoberta(c) => Some(
                 c.max_position_embeddings
                     .saturating_sub(c.pad_token_id.unwrap_or(1) as usize + 1),
             ),
+            Self::T5(_) => None,
         }
     }
 
@@ -373,7 +417,8 @@ impl BackboneConfig {
     pub fn with_vocab_size(mut self, vocab_size: usize) -> Self {
         match &mut self {
             Self::DebertaV2(c) => c.vocab_size = vocab_size,
-            Self::Bert(c) | Self::Roberta(c) => c.vocab_size = vocab_size,
+            Self::Bert(c) | Self::Roberta(c) | Self::XlmRoberta(c) => c.vocab_size = vocab_size,
+            Self::T5(c) => c.vocab_size = vocab_size,
         }
         self
     }
@@ -382,7 +427,8 @@ impl BackboneConfig {
     pub fn to_json(&self) -> serde_json::Value {
         let value = match self {
             Self::DebertaV2(c) => serde_json::to_value(c),
-            Self::Bert(c) | Self::Roberta(c) => serde_json::to_value(c),
+            Self::Bert(c) | Self::Roberta(c) | Self::XlmRoberta(c) => serde_json::to_value(c),
+            Self::T5(c) => serde_json::to_value(c),
         };
         let mut value = value.expect("config structs serialize to JSON");
         if let Some(map) = value.as_object_mut() {
@@ -421,8 +467,12 @@ mod tests {
         assert!(e.to_string().contains("`hidden_act`"), "{e}");
         let e = err(json!({"model_type": "bert", "hidden_size": "wide"}));
         assert!(e.to_string().contains("`hidden_size`"), "{e}");
-        let e = err(json!({"model_type": "t5"}));
+        let e = err(json!({"model_type": "gpt2"}));
         assert!(e.to_string().contains("`model_type`"), "{e}");
+        let e = err(json!({"model_type": "t5", "feed_forward_proj": "gated-gelu_10"}));
+        assert!(e.to_string().contains("`feed_forward_proj`"), "{e}");
+        let e = err(json!({"model_type": "t5", "is_decoder": true}));
+        assert!(e.to_string().contains("`is_decoder`"), "{e}");
         let e = err(json!({"model_type": "bert", "pad_token_id": null}));
         assert!(e.to_string().contains("`pad_token_id`"), "{e}");
     }

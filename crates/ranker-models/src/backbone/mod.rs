@@ -1,4 +1,4 @@
-//! Pretrained encoders: DeBERTa-v2/v3, BERT and RoBERTa, each mirroring transformers' modules so that
+//! Pretrained encoders: DeBERTa-v2/v3, BERT, RoBERTa / XLM-RoBERTa and the T5 encoder, each mirroring transformers' modules so that
 //! Hugging Face checkpoints load with a near-identity key map.
 
 mod activation;
@@ -8,6 +8,7 @@ pub mod deberta_v2;
 mod init;
 mod padding;
 pub mod roberta;
+pub mod t5;
 
 pub use activation::HiddenAct;
 pub use base::{Backbone, BackboneConfig, BackboneInput, BackboneOutput, ConfigIssue};

@@ -23,7 +23,14 @@ use crate::collate::TextEncoder;
 use crate::error::LoadError;
 
 /// Backbone `model_type`s `config.json` may carry when it is a backbone config.
-const BACKBONE_MODEL_TYPES: [&str; 4] = ["deberta-v2", "deberta_v2", "bert", "roberta"];
+const BACKBONE_MODEL_TYPES: [&str; 6] = [
+    "deberta-v2",
+    "deberta_v2",
+    "bert",
+    "roberta",
+    "xlm-roberta",
+    "t5",
+];
 
 /// Files the tokenizer's directory may have besides `tokenizer.json`; copied into saved checkpoints.
 const TOKENIZER_SIDE_FILES: [&str; 2] = ["tokenizer_config.json", "special_tokens_map.json"];
@@ -54,7 +61,8 @@ fn is_backbone_config(value: &serde_json::Value) -> bool {
         .get("model_type")
         .and_then(serde_json::Value::as_str)
         .is_some_and(|t| BACKBONE_MODEL_TYPES.contains(&t))
-        && value.get("hidden_size").is_some()
+        // T5 calls its width `d_model`.
+        && (value.get("hidden_size").is_some() || value.get("d_model").is_some())
 }
 
 /// Finds the ranker config, backbone config, tokenizer and weights of the checkpoint in `dir`.

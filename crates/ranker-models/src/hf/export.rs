@@ -5,7 +5,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot};
 
-use super::remap::burn_to_hf;
+use super::remap::KeyMap;
 use crate::backbone::Backbone;
 
 /// The backbone's parameters under HF names with `prefix` prepended, in HF layouts (`Linear` weights
@@ -19,11 +19,12 @@ pub fn backbone_state_dict<B: Backend>(
     backbone: &Backbone<B>,
     prefix: &str,
 ) -> Vec<(String, TensorData)> {
+    let keys = KeyMap::of(backbone);
     let mut tensors: Vec<(String, TensorData)> = backbone
         .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
         .into_iter()
         .map(|snapshot| {
-            let key = format!("{prefix}{}", burn_to_hf(&snapshot.full_path()));
+            let key = format!("{prefix}{}", keys.burn_to_hf(&snapshot.full_path()));
             let data = snapshot
                 .to_data()
                 .unwrap_or_else(|e| panic!("reading parameter {key}: {e:?}"));
@@ -38,6 +39,7 @@ pub fn backbone_state_dict<B: Backend>(
 struct GradientCollector<'a, B: AutodiffBackend> {
     grads: &'a B::Gradients,
     prefix: &'a str,
+    keys: KeyMap,
     path: Vec<String>,
     containers: Vec<String>,
     out: Vec<(String, TensorData)>,
@@ -71,7 +73,11 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for GradientCollector<'_, B> {
         } else {
             grad
         };
-        let key = format!("{}{}", self.prefix, burn_to_hf(&self.path.join(".")));
+        let key = format!(
+            "{}{}",
+            self.prefix,
+            self.keys.burn_to_hf(&self.path.join("."))
+        );
         self.out.push((key, grad.into_data()));
     }
 }
@@ -87,6 +93,7 @@ pub fn backbone_gradients<B: AutodiffBackend>(
     let mut collector = GradientCollector::<B> {
         grads,
         prefix,
+        keys: KeyMap::of(backbone),
         path: Vec::new(),
         containers: Vec::new(),
         out: Vec::new(),

@@ -10,7 +10,7 @@ use burn_store::{
     SafetensorsStore, TensorSnapshot,
 };
 
-use super::remap::{allowed_unused, burn_to_hf, hf_to_burn, Prefix, RANKER_BACKBONE_PREFIX};
+use super::remap::{allowed_unused, KeyMap, Prefix, RANKER_BACKBONE_PREFIX, T5_TIED_EMBEDDING};
 use crate::backbone::{Backbone, BackboneConfig};
 use crate::error::LoadError;
 
@@ -170,12 +170,22 @@ fn load_weights<B: Backend>(
         }
         other => other,
     };
+    let keys = KeyMap::of(&backbone);
+    // T5 files written without tied duplicates may keep the encoder's name for the shared embedding.
+    let tied_is_shared = keys == KeyMap::T5
+        && !all
+            .iter()
+            .any(|(k, _)| prefix.strip(k) == Some("shared.weight"));
     for (key, mut snapshot) in all {
         let Some(rest) = prefix.strip(&key) else {
             outside.push(key);
             continue;
         };
-        let path = hf_to_burn(rest);
+        let path = if tied_is_shared && rest == T5_TIED_EMBEDDING {
+            "shared.weight".to_string()
+        } else {
+            keys.hf_to_burn(rest)
+        };
         if let Some(first) = origin.get(&path) {
             return Err(LoadError::Tensor {
                 path: file.to_path_buf(),
@@ -189,8 +199,8 @@ fn load_weights<B: Backend>(
         snapshots.push(snapshot);
     }
     let hf_key = |path: &str| match prefix {
-        Prefix::Exact(p) => format!("{p}{}", burn_to_hf(path)),
-        Prefix::Auto => burn_to_hf(path),
+        Prefix::Exact(p) => format!("{p}{}", keys.burn_to_hf(path)),
+        Prefix::Auto => keys.burn_to_hf(path),
     };
 
     let float_dtype: DType = get_device_settings::<B>(device).float_dtype.into();
@@ -236,13 +246,24 @@ fn load_weights<B: Backend>(
         });
     }
     let mut unused = Vec::new();
+    let mut decoder_keys = 0usize;
     for path in &result.unused {
         let key = origin.get(path).cloned().unwrap_or_else(|| hf_key(path));
         let stripped = prefix.strip(&key).unwrap_or(&key);
         match allowed_unused(stripped) {
-            Some(reason) => tracing::debug!(key = %key, reason, "ignoring checkpoint key"),
+            Some(reason) => {
+                decoder_keys += usize::from(stripped.starts_with("decoder."));
+                tracing::debug!(key = %key, reason, "ignoring checkpoint key")
+            }
             None => unused.push(key),
         }
+    }
+    if decoder_keys > 0 {
+        tracing::info!(
+            file = %file.display(),
+            "ignoring the {decoder_keys} decoder tensors of this full encoder-decoder checkpoint: \
+             the backbone is its encoder"
+        );
     }
     if !unused.is_empty() {
         unused.sort();

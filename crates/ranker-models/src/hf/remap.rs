@@ -12,6 +12,15 @@
 //!   everything else                                          unchanged
 //! ```
 //!
+//! T5 checkpoints (no prefix) have their own two renames, [`HF_TO_BURN_T5`], and no LayerNorm rules
+//! (T5's norms are already called `layer_norm.weight`):
+//!
+//! ```text
+//!   encoder.block.{i}.layer.0.SelfAttention.*                encoder.block.{i}.layer.0.self_attention.*
+//!   encoder.block.{i}.layer.1.DenseReluDense.*               encoder.block.{i}.layer.1.dense_relu_dense.*
+//!   encoder.embed_tokens.weight  (tied to shared.weight)     shared.weight, only when the file lacks it
+//! ```
+//!
 //! `LayerNorm` → `layer_norm` and `self` → `self_attn` are the only renames Rust forces (snake case, a
 //! keyword); `weight/bias` → `gamma/beta` is burn's LayerNorm naming. burn-store's
 //! `PyTorchToBurnAdapter` could rename the LayerNorm parameters too, but burn-store then reports the
@@ -21,7 +30,10 @@
 
 use std::sync::LazyLock;
 
+use burn::tensor::backend::Backend;
 use regex::Regex;
+
+use crate::backbone::Backbone;
 
 /// The prefix rule for checkpoints of transformers' task models (`DebertaV2For…`, `BertFor…`,
 /// `RobertaFor…`), whose backbone keys start with `base_model_prefix`.
@@ -47,6 +59,21 @@ pub(crate) const BURN_TO_HF: &[(&str, &str)] = &[
     (r"\.attention\.self_attn\.", ".attention.self."),
 ];
 
+/// T5: HF key → burn path (snake case for the two CamelCase module names).
+pub(crate) const HF_TO_BURN_T5: &[(&str, &str)] = &[
+    (r"\.SelfAttention\.", ".self_attention."),
+    (r"\.DenseReluDense\.", ".dense_relu_dense."),
+];
+
+/// T5: burn path → HF key; the inverse of [`HF_TO_BURN_T5`].
+pub(crate) const BURN_TO_HF_T5: &[(&str, &str)] = &[
+    (r"\.self_attention\.", ".SelfAttention."),
+    (r"\.dense_relu_dense\.", ".DenseReluDense."),
+];
+
+/// T5's input embedding inside the encoder, tied to (the same tensor as) `shared.weight`.
+pub(crate) const T5_TIED_EMBEDDING: &str = "encoder.embed_tokens.weight";
+
 /// Checkpoint keys (prefix stripped) that may go unused, each with the reason.
 pub(crate) const UNUSED_ALLOWLIST: &[(&str, &str)] = &[
     (
@@ -60,7 +87,15 @@ pub(crate) const UNUSED_ALLOWLIST: &[(&str, &str)] = &[
     ),
     (r"^pooler\.", "pooler of the HF model; the rankers pool themselves"),
     (r"^cls\.", "BERT pre-training heads (MLM, next-sentence)"),
-    (r"^lm_head\.", "RoBERTa masked-LM head"),
+    (r"^lm_head\.", "language-model head (RoBERTa masked LM, T5)"),
+    (
+        r"^decoder\.",
+        "decoder of a full T5 checkpoint; the backbone is the encoder",
+    ),
+    (
+        r"^encoder\.embed_tokens\.weight$",
+        "T5's encoder embedding, tied to shared.weight",
+    ),
     (r"^lm_predictions\.", "DeBERTa masked-LM head"),
     (r"^mask_predictions\.", "DeBERTa-v3 replaced-token-detection head"),
     (r"^classifier\.", "task head of a *ForSequenceClassification checkpoint"),
@@ -89,6 +124,8 @@ impl Rules {
 
 static HF_TO_BURN_RULES: LazyLock<Rules> = LazyLock::new(|| Rules::compile(HF_TO_BURN));
 static BURN_TO_HF_RULES: LazyLock<Rules> = LazyLock::new(|| Rules::compile(BURN_TO_HF));
+static HF_TO_BURN_T5_RULES: LazyLock<Rules> = LazyLock::new(|| Rules::compile(HF_TO_BURN_T5));
+static BURN_TO_HF_T5_RULES: LazyLock<Rules> = LazyLock::new(|| Rules::compile(BURN_TO_HF_T5));
 static AUTO_PREFIX_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(AUTO_PREFIX).expect("static regex"));
 static ALLOWLIST: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
@@ -123,14 +160,51 @@ impl Prefix<'_> {
     }
 }
 
-/// HF key (prefix stripped) → burn module path.
-pub(crate) fn hf_to_burn(key: &str) -> String {
-    HF_TO_BURN_RULES.apply(key)
+/// Which key rules an architecture's checkpoints follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyMap {
+    /// DeBERTa-v2, BERT, RoBERTa, XLM-RoBERTa: [`HF_TO_BURN`] / [`BURN_TO_HF`].
+    BertFamily,
+    /// T5: [`HF_TO_BURN_T5`] / [`BURN_TO_HF_T5`].
+    T5,
 }
 
-/// burn module path → HF key (without prefix).
-pub(crate) fn burn_to_hf(path: &str) -> String {
-    BURN_TO_HF_RULES.apply(path)
+impl KeyMap {
+    /// The rules of `backbone`'s architecture.
+    pub(crate) fn of<B: Backend>(backbone: &Backbone<B>) -> Self {
+        match backbone {
+            Backbone::T5(_) => Self::T5,
+            Backbone::DebertaV2(_) | Backbone::Bert(_) | Backbone::Roberta(_) => Self::BertFamily,
+        }
+    }
+
+    /// HF key (prefix stripped) → burn module path.
+    pub(crate) fn hf_to_burn(self, key: &str) -> String {
+        match self {
+            Self::BertFamily => HF_TO_BURN_RULES.apply(key),
+            Self::T5 => HF_TO_BURN_T5_RULES.apply(key),
+        }
+    }
+
+    /// burn module path → HF key (without prefix).
+    pub(crate) fn burn_to_hf(self, path: &str) -> String {
+        match self {
+            Self::BertFamily => BURN_TO_HF_RULES.apply(path),
+            Self::T5 => BURN_TO_HF_T5_RULES.apply(path),
+        }
+    }
+}
+
+/// HF key (prefix stripped) → burn module path, for the BERT family.
+#[cfg(test)]
+fn hf_to_burn(key: &str) -> String {
+    KeyMap::BertFamily.hf_to_burn(key)
+}
+
+/// burn module path → HF key (without prefix), for the BERT family.
+#[cfg(test)]
+fn burn_to_hf(path: &str) -> String {
+    KeyMap::BertFamily.burn_to_hf(path)
 }
 
 /// Why an unused key (prefix stripped) may be ignored, if it may.
@@ -175,6 +249,35 @@ mod tests {
             burn_to_hf("embeddings.layer_norm.weight"),
             "embeddings.LayerNorm.weight"
         );
+    }
+
+    #[test]
+    fn t5_keys_both_ways() {
+        let cases = [
+            (
+                "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+                "encoder.block.0.layer.0.self_attention.relative_attention_bias.weight",
+            ),
+            (
+                "encoder.block.3.layer.1.DenseReluDense.wi_0.weight",
+                "encoder.block.3.layer.1.dense_relu_dense.wi_0.weight",
+            ),
+            (
+                "encoder.block.1.layer.0.layer_norm.weight",
+                "encoder.block.1.layer.0.layer_norm.weight",
+            ),
+            (
+                "encoder.final_layer_norm.weight",
+                "encoder.final_layer_norm.weight",
+            ),
+            ("shared.weight", "shared.weight"),
+        ];
+        for (hf, burn) in cases {
+            assert_eq!(KeyMap::T5.hf_to_burn(hf), burn);
+            assert_eq!(KeyMap::T5.burn_to_hf(burn), hf);
+        }
+        assert!(allowed_unused("decoder.block.0.layer.2.DenseReluDense.wo.weight").is_some());
+        assert!(allowed_unused(T5_TIED_EMBEDDING).is_some());
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub const MODELS: &[&str] = &[
     "deberta-norel-tiny",
     "bert-tiny",
     "roberta-tiny",
+    "xlm-roberta-tiny",
+    "t5-tiny",
+    "flan-t5-tiny",
 ];
 
 #[derive(Debug, Deserialize)]

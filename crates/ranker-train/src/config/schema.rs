@@ -128,6 +128,11 @@ pub enum BackboneKind {
     Roberta,
     /// BERT.
     Bert,
+    /// XLM-RoBERTa.
+    #[serde(rename = "xlm-roberta")]
+    XlmRoberta,
+    /// The T5 encoder (t5, t5-v1_1, flan-t5).
+    T5,
 }
 
 /// Where the backbone weights come from.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::backend::Backend;
 use ranker_models::{Backbone, BackboneConfig};
 
-use crate::config::{BackboneInit, BackboneKind, Config};
+use crate::config::{BackboneInit, BackboneKind, Config, Precision};
 use crate::error::TrainError;
 
 /// `model.backbone` resolved against the directory's `config.json`.
@@ -42,6 +42,7 @@ impl BackboneSetup {
                 });
             }
         }
+        check_precision(&backbone, config.train.precision)?;
         Ok(Self {
             dir,
             config: backbone,
@@ -55,6 +56,8 @@ impl BackboneSetup {
             BackboneKind::Deberta => "deberta",
             BackboneKind::Roberta => "roberta",
             BackboneKind::Bert => "bert",
+            BackboneKind::XlmRoberta => "xlm-roberta",
+            BackboneKind::T5 => "t5",
         }
     }
 
@@ -80,10 +83,58 @@ impl BackboneSetup {
     }
 }
 
+/// Refuses `train.precision: fp16` on a T5 backbone: T5 activations overflow fp16's range (the
+/// v1.1 / flan-t5 checkpoints were trained in bfloat16), which is why the reference's README says
+/// "When using flan-t5 as the backbone, set `fp16=False` in case of overflow". bf16 has fp32's range
+/// and is fine.
+// https://github.com/yuchenlin/LLM-Blender/blob/2a67366/README.md
+pub(crate) fn check_precision(
+    backbone: &BackboneConfig,
+    precision: Precision,
+) -> Result<(), TrainError> {
+    if precision == Precision::Fp16 && matches!(backbone, BackboneConfig::T5(_)) {
+        return Err(TrainError::Setup {
+            key: "train.precision",
+            message: "fp16 overflows on T5 backbones (the reference: \"When using flan-t5 as the \
+                      backbone, set fp16=False in case of overflow\"); use bf16 or fp32"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 fn kind_of(config: &BackboneConfig) -> BackboneKind {
     match config {
         BackboneConfig::DebertaV2(_) => BackboneKind::Deberta,
         BackboneConfig::Bert(_) => BackboneKind::Bert,
         BackboneConfig::Roberta(_) => BackboneKind::Roberta,
+        BackboneConfig::XlmRoberta(_) => BackboneKind::XlmRoberta,
+        BackboneConfig::T5(_) => BackboneKind::T5,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(model_type: &str) -> BackboneConfig {
+        BackboneConfig::from_json(
+            serde_json::json!({"model_type": model_type, "hidden_size": 16, "num_attention_heads": 2}),
+            Path::new("config.json"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn fp16_is_refused_on_t5_only() {
+        let t5 = config("t5");
+        let err = check_precision(&t5, Precision::Fp16).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("train.precision"), "{message}");
+        assert!(message.contains("overflow"), "{message}");
+        check_precision(&t5, Precision::Bf16).unwrap();
+        check_precision(&t5, Precision::Fp32).unwrap();
+        check_precision(&config("deberta-v2"), Precision::Fp16).unwrap();
+        check_precision(&config("xlm-roberta"), Precision::Fp16).unwrap();
     }
 }
