@@ -149,6 +149,28 @@ pub enum EvalError {
     /// Writing predictions or the report failed.
     #[error("writing evaluation output")]
     Write(#[source] DataError),
+    /// A reward-model input that is well-formed JSON but not a valid request (names the field).
+    #[error("item {index} (id {id:?}): {field}: {reason}")]
+    InvalidInput {
+        /// 0-based index of the item in the input.
+        index: usize,
+        /// The item's id.
+        id: String,
+        /// The offending field, e.g. `conversation_b[2].role`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A request the loaded ranker type cannot serve (e.g. a single-order comparison on a listwise ranker).
+    #[error("{what} needs a {needs} checkpoint; this one is a {found}")]
+    Unsupported {
+        /// The request.
+        what: &'static str,
+        /// The ranker type that can serve it.
+        needs: &'static str,
+        /// The loaded ranker type.
+        found: &'static str,
+    },
 }
 
 impl EvalError {

@@ -11,7 +11,8 @@ use ranker_dist::SingleCollective;
 use ranker_eval::inference::{aggregate, predict_from_matrix};
 use ranker_eval::report::NamedValues;
 use ranker_eval::reward::{
-    best_of_n, compare, rank, rank_with_ref, CompareInput, RankInput, RefMode,
+    best_of_n, compare, rank, rank_with_ref, CompareInput, CompareOrder, RankInput, RefMode,
+    SelectMode,
 };
 use ranker_eval::{
     bubble_select, evaluate_pairwise, item_permutation, Aggregation, BatchOptions, BubbleOptions,
@@ -183,7 +184,7 @@ fn reward_api_matches_blender() {
             candidate_b: i.candidates[3].clone(),
         })
         .collect();
-    let compared = compare(&mut scorer, 0, &pairs, &batch, &mut stats).unwrap();
+    let compared = compare(&mut scorer, 0, &pairs, CompareOrder::Both, &batch, &mut stats).unwrap();
     let want = f64s(&fixture["compare"]["logits"]);
     for (out, want) in compared.iter().zip(&want) {
         assert_eq!(out.logit, *want);
@@ -238,7 +239,7 @@ fn reward_api_matches_blender() {
         round: fixture["best_of_n"]["round"].as_u64().unwrap(),
         target: BubbleTarget::Best,
     };
-    let best = best_of_n(&mut scorer, 0, &inputs, &bubble, true, &batch, &mut stats).unwrap();
+    let best = best_of_n(&mut scorer, 0, &inputs, SelectMode::Bubble, &bubble, true, &batch, &mut stats).unwrap();
     for (i, out) in best.iter().enumerate() {
         assert_eq!(
             out.candidate,
@@ -266,6 +267,7 @@ fn reward_api_matches_blender() {
                 &mut scorer,
                 first * 4,
                 chunk,
+                SelectMode::Bubble,
                 &bubble,
                 true,
                 &batch,

@@ -3,6 +3,7 @@
 mod data;
 mod reward;
 mod score;
+mod serve;
 mod train;
 
 use clap::{Args, Parser, Subcommand};
@@ -10,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 pub use data::*;
 pub use reward::*;
 pub use score::*;
+pub use serve::*;
 pub use train::*;
 
 /// Train, evaluate and serve LLM-output rankers (PairRanker, SummaReranker, SimCLS).
@@ -44,14 +46,21 @@ pub enum Command {
     Eval(EvalArgs),
     /// What `launch` runs per worker: `train` or `eval`, as the config's `task` says.
     Run(RunArgs),
-    /// Rank each line's candidates with a PairRanker (full comparison matrix, max-logits): a reward model.
+    /// Rank each line's candidates (PairRanker: full comparison matrix, max-logits; SummaReranker / SimCLS:
+    /// their scores): a reward model.
     Rank(RankArgs),
     /// Compare candidate A with candidate B (`f(A,B) − f(B,A)`, positive when A is better).
     Compare(CompareArgs),
+    /// Compare two multi-turn conversations that share their user turns (PairRM's template).
+    CompareConversations(CompareArgs),
     /// Reward each candidate by how much it beats a reference candidate (`−(f(ref,c) − f(c,ref))`).
     RankWithRef(RankWithRefArgs),
-    /// Pick the best (or worst) candidate of each line with one bubble pass: 2(n−1) comparisons.
+    /// Pick the best candidate of each line (one bubble pass, or `--mode full`).
     BestOfN(BestOfNArgs),
+    /// Pick the worst candidate of each line (one bubble pass, or `--mode full`).
+    WorstOfN(BestOfNArgs),
+    /// Serve a ranker as a reward model over HTTP (rank, compare, compare-conversations, best-of-n).
+    Serve(ServeArgs),
     /// Print a backbone's token ids and last hidden states (parity checks against transformers).
     Encode(EncodeArgs),
     /// Score predictions against references with ROUGE (as rouge-score) and BLEU (as sacrebleu).

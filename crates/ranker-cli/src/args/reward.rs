@@ -1,11 +1,32 @@
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-/// The ranker checkpoint and how to feed it (shared by the reward-model commands).
+/// Where a reward model computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RewardDevice {
+    /// The CPU (burn's Flex backend).
+    Cpu,
+    /// A GPU (not served yet: GPU inference comes with the inference speed work).
+    Cuda,
+}
+
+/// The precision a reward model computes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RewardPrecision {
+    /// 32-bit floats.
+    Fp32,
+    /// bfloat16 (not served yet: half-precision inference comes with the memory-fit work).
+    Bf16,
+    /// float16 (not served yet: half-precision inference comes with the memory-fit work).
+    Fp16,
+}
+
+/// The ranker checkpoint and how to run it (shared by the reward-model commands and `serve`).
 #[derive(Debug, Args)]
-pub struct RewardModelArgs {
-    /// A PairRanker checkpoint directory (ours, or `llm-blender/PairRM`'s layout).
+pub struct ModelArgs {
+    /// A ranker checkpoint directory (ours, or `llm-blender/PairRM`'s layout); its ranker type (PairRanker,
+    /// SummaReranker, SimCLS) is read from it.
     #[arg(long)]
     pub model: PathBuf,
     /// The base model directory (config + tokenizer), for checkpoints that ship none (the reference's).
@@ -17,7 +38,22 @@ pub struct RewardModelArgs {
     /// Candidate token budget (default: the checkpoint's `candidate_maxlength`).
     #[arg(long)]
     pub candidate_max_len: Option<usize>,
-    /// Pairs per forward pass.
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = RewardDevice::Cpu)]
+    pub device: RewardDevice,
+    /// Compute precision.
+    #[arg(long, value_enum, default_value_t = RewardPrecision::Fp32)]
+    pub precision: RewardPrecision,
+}
+
+/// The model plus the JSONL streams of a reward-model command.
+#[derive(Debug, Args)]
+pub struct RewardModelArgs {
+    /// The checkpoint and where it runs.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Pairs per forward pass (rows per forward for SummaReranker / SimCLS: items), packed across input lines;
+    /// results do not depend on it.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
     /// Input JSONL (`-` for stdin).
@@ -36,12 +72,26 @@ pub struct RankArgs {
     pub common: RewardModelArgs,
 }
 
-/// `ranker compare`.
+/// Which orders a comparison runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    /// `f(A,B) − f(B,A)` (2 forwards; free of position bias).
+    Both,
+    /// `f(A,B)` only.
+    Ab,
+    /// `f(B,A)` only (positive when B is better).
+    Ba,
+}
+
+/// `ranker compare` and `ranker compare-conversations`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// Model, input and output.
     #[command(flatten)]
     pub common: RewardModelArgs,
+    /// Orders to run (LLM-Blender's `[A,B]+[B,A]`, `[A,B]`, `[B,A]`).
+    #[arg(long, value_enum, default_value_t = OrderArg::Both)]
+    pub order: OrderArg,
 }
 
 /// `ranker rank-with-ref`.
@@ -56,16 +106,29 @@ pub struct RankWithRefArgs {
     pub ref_mode: String,
 }
 
-/// `ranker best-of-n`.
+/// How best-of-n compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectModeArg {
+    /// Every ordered pair, then by rank: n(n−1) comparisons.
+    Full,
+    /// One bubble pass: 2(n−1) comparisons.
+    Bubble,
+}
+
+/// `ranker best-of-n` and `ranker worst-of-n`.
 #[derive(Debug, Args)]
 pub struct BestOfNArgs {
     /// Model, input and output.
     #[command(flatten)]
     pub common: RewardModelArgs,
-    /// Also print the order (winner, then the loser of each comparison).
+    /// Comparison mode (PairRanker; SummaReranker and SimCLS always select by score).
+    #[arg(long, value_enum, default_value_t = SelectModeArg::Bubble)]
+    pub mode: SelectModeArg,
+    /// Also print the order (full: every candidate by rank; bubble: the winner, then the loser of each
+    /// comparison).
     #[arg(long)]
     pub return_all: bool,
-    /// Pick the worst candidate instead.
+    /// Pick the worst candidate instead (what `worst-of-n` does).
     #[arg(long)]
     pub worst: bool,
     /// Seed of the bubble permutations.

@@ -4,6 +4,7 @@ mod data;
 mod encode;
 mod reward;
 mod score;
+mod serve;
 mod train;
 
 use crate::args::{Cli, Command, DataCommand, GlobalArgs};
@@ -24,8 +25,11 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Encode(args) => encode::run(args),
                 Command::Rank(args) => reward::rank(args),
                 Command::Compare(args) => reward::compare(args),
+                Command::CompareConversations(args) => reward::compare_conversations(args),
                 Command::RankWithRef(args) => reward::rank_with_ref(args),
-                Command::BestOfN(args) => reward::best_of_n(args),
+                Command::BestOfN(args) => reward::best_of_n(args, false),
+                Command::WorstOfN(args) => reward::best_of_n(args, true),
+                Command::Serve(args) => serve::run(args),
                 Command::Data(DataCommand::Synth(args)) => data::synth(args, quiet),
                 Command::Data(DataCommand::Stats(args)) => data::stats(args),
                 Command::Data(DataCommand::Score(args)) => data::score(args, quiet),

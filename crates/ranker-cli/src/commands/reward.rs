@@ -1,35 +1,56 @@
-//! `ranker rank | compare | rank-with-ref | best-of-n`: a trained PairRanker as a reward model over
-//! JSONL streams (stdin → stdout by default), batched across lines.
+//! `ranker rank | compare | compare-conversations | rank-with-ref | best-of-n | worst-of-n`: a trained ranker
+//! as a reward model over JSONL streams (stdin → stdout by default), batched across lines.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::{anyhow, Context};
 use burn::backend::Flex;
-use ranker_eval::reward::{self, for_each_chunk, CompareInput, RankInput, RefMode};
-use ranker_eval::{BatchOptions, BubbleOptions, BubbleTarget, InferenceStats, PairRankerScorer};
+use ranker_eval::reward::{
+    for_each_chunk, CompareConversationsInput, CompareInput, CompareOrder, RankInput, RefMode,
+    RewardModel, SelectMode,
+};
+use ranker_eval::{BatchOptions, BubbleOptions, BubbleTarget, InferenceStats};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::args::{BestOfNArgs, CompareArgs, RankArgs, RankWithRefArgs, RewardModelArgs};
+use crate::args::{
+    BestOfNArgs, CompareArgs, ModelArgs, OrderArg, RankArgs, RankWithRefArgs, RewardDevice,
+    RewardModelArgs, RewardPrecision, SelectModeArg,
+};
 use crate::io::{input_name, open_input, LineChunks, Output};
 
 /// Lines handed to the model at once (their comparisons share batches).
 const CHUNK_LINES: usize = 64;
 
+type Model = RewardModel<Flex>;
+
 pub(crate) fn rank(args: RankArgs) -> anyhow::Result<()> {
-    let c = &args.common;
-    stream(c, |scorer, first, lines: Vec<RankInput>, batch, stats| {
-        reward::rank(scorer, first, &lines, batch, stats)
+    stream(&args.common, |model, first, lines: Vec<RankInput>, batch, stats| {
+        model.rank(first, &lines, batch, stats)
     })
 }
 
 pub(crate) fn compare(args: CompareArgs) -> anyhow::Result<()> {
-    let c = &args.common;
+    let order = compare_order(args.order);
     stream(
-        c,
-        |scorer, first, lines: Vec<CompareInput>, batch, stats| {
-            reward::compare(scorer, first, &lines, batch, stats)
+        &args.common,
+        |model, first, lines: Vec<CompareInput>, batch, stats| {
+            model.compare(first, &lines, order, batch, stats)
+        },
+    )
+}
+
+pub(crate) fn compare_conversations(args: CompareArgs) -> anyhow::Result<()> {
+    let order = compare_order(args.order);
+    stream(
+        &args.common,
+        |model, first, lines: Vec<CompareConversationsInput>, batch, stats| {
+            let pairs = lines
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.to_compare_input(first + i))
+                .collect::<Result<Vec<_>, _>>()?;
+            model.compare(first, &pairs, order, batch, stats)
         },
     )
 }
@@ -38,33 +59,47 @@ pub(crate) fn rank_with_ref(args: RankWithRefArgs) -> anyhow::Result<()> {
     let mode: RefMode = args.ref_mode.parse().context("--ref-mode")?;
     stream(
         &args.common,
-        |scorer, first, lines: Vec<RankInput>, batch, stats| {
-            reward::rank_with_ref(scorer, first, &lines, mode, batch, stats)
+        |model, first, lines: Vec<RankInput>, batch, stats| {
+            model.rank_with_ref(first, &lines, mode, batch, stats)
         },
     )
 }
 
-pub(crate) fn best_of_n(args: BestOfNArgs) -> anyhow::Result<()> {
+pub(crate) fn best_of_n(args: BestOfNArgs, worst: bool) -> anyhow::Result<()> {
     let bubble = BubbleOptions {
         num_runs: 1,
         seed: args.seed,
         round: 0,
-        target: if args.worst {
+        target: if worst || args.worst {
             BubbleTarget::Worst
         } else {
             BubbleTarget::Best
         },
     };
+    let mode = select_mode(args.mode);
     let return_all = args.return_all;
     stream(
         &args.common,
-        |scorer, first, lines: Vec<RankInput>, batch, stats| {
-            reward::best_of_n(scorer, first, &lines, &bubble, return_all, batch, stats)
+        |model, first, lines: Vec<RankInput>, batch, stats| {
+            model.best_of_n(first, &lines, mode, &bubble, return_all, batch, stats)
         },
     )
 }
 
-type Scorer = PairRankerScorer<Flex>;
+pub(crate) fn compare_order(order: OrderArg) -> CompareOrder {
+    match order {
+        OrderArg::Both => CompareOrder::Both,
+        OrderArg::Ab => CompareOrder::AB,
+        OrderArg::Ba => CompareOrder::BA,
+    }
+}
+
+pub(crate) fn select_mode(mode: SelectModeArg) -> SelectMode {
+    match mode {
+        SelectModeArg::Full => SelectMode::Full,
+        SelectModeArg::Bubble => SelectMode::Bubble,
+    }
+}
 
 /// Loads the model, then reads `args.input` a chunk of lines at a time, runs `process` on each
 /// chunk and writes one output line per input line, in order.
@@ -73,15 +108,16 @@ where
     I: DeserializeOwned,
     O: Serialize,
     F: FnMut(
-        &mut Scorer,
+        &mut Model,
         usize,
         Vec<I>,
         &BatchOptions,
         &mut InferenceStats,
     ) -> Result<Vec<O>, ranker_eval::EvalError>,
 {
-    let mut scorer = load(args)?;
+    let mut model = load(&args.model)?;
     let batch = BatchOptions::with_batch_size(args.batch_size);
+    batch.validate().context("--batch-size")?;
     let mut stats = InferenceStats::default();
     let name = input_name(&args.input);
     let mut output = Output::create(args.output.as_deref())?;
@@ -101,7 +137,7 @@ where
         Err(e) => vec![Err(e)],
     });
     for_each_chunk(parsed, CHUNK_LINES, |first, chunk| {
-        let outputs = process(&mut scorer, first, chunk, &batch, &mut stats)
+        let outputs = process(&mut model, first, chunk, &batch, &mut stats)
             .map_err(|e| anyhow!("{name}: {e}"))?;
         for out in outputs {
             serde_json::to_writer(&mut output, &out)?;
@@ -118,17 +154,42 @@ where
     Ok(())
 }
 
-fn load(args: &RewardModelArgs) -> anyhow::Result<Scorer> {
+/// Refuses what this build cannot run yet, with the reason.
+pub(crate) fn check_placement(args: &ModelArgs) -> anyhow::Result<()> {
+    if args.device == RewardDevice::Cuda {
+        anyhow::bail!(
+            "--device cuda: reward-model inference runs on the CPU only in this version (GPU inference \
+             comes with the inference speed work); use --device cpu"
+        );
+    }
+    if args.precision != RewardPrecision::Fp32 {
+        anyhow::bail!(
+            "--precision {}: reward-model inference runs in fp32 only in this version (half precision \
+             comes with the memory-fit work); use --precision fp32",
+            match args.precision {
+                RewardPrecision::Bf16 => "bf16",
+                _ => "fp16",
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Loads the checkpoint `args` names as the ranker type it declares.
+pub(crate) fn load(args: &ModelArgs) -> anyhow::Result<Model> {
+    check_placement(args)?;
     let lengths = match (args.source_max_len, args.candidate_max_len) {
         (Some(s), Some(c)) => Some((s, c)),
         (None, None) => None,
         _ => anyhow::bail!("--source-max-len and --candidate-max-len go together"),
     };
-    PairRankerScorer::<Flex>::from_checkpoint(
+    let model = RewardModel::<Flex>::load(
         &args.model,
-        args.base_model.as_deref().map(Path::new),
+        args.base_model.as_deref(),
         lengths,
         Default::default(),
     )
-    .with_context(|| format!("loading {}", args.model.display()))
+    .with_context(|| format!("loading {}", args.model.display()))?;
+    tracing::info!("loaded a {} from {}", model.ranker_type(), args.model.display());
+    Ok(model)
 }

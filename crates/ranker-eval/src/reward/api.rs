@@ -8,7 +8,7 @@ use super::io::{BestOfNOutput, CompareInput, CompareOutput, RankInput, RankOutpu
 use crate::error::EvalError;
 use crate::inference::{
     bubble_return_all_order, check_items, predict_pairwise, prepare_pairs, score_requests,
-    Aggregation, BatchOptions, BubbleOptions, InferenceStats, PairInference, PairRequest,
+    Aggregation, BatchOptions, BubbleOptions, BubbleTarget, InferenceStats, PairInference, PairRequest,
 };
 use crate::item::ItemText;
 use crate::scorer::PairScorer;
@@ -72,6 +72,98 @@ impl RefMode {
     }
 }
 
+/// Which orders `compare` runs (`Blender.compare`'s `mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CompareOrder {
+    /// `"[A,B]+[B,A]"`: `f(A, B) − f(B, A)`, free of position bias (2 forwards).
+    #[default]
+    Both,
+    /// `"[A,B]"`: the single forward `f(A, B)`.
+    AB,
+    /// `"[B,A]"`: the single forward `f(B, A)`.
+    BA,
+}
+
+impl FromStr for CompareOrder {
+    type Err = EvalError;
+
+    fn from_str(s: &str) -> Result<Self, EvalError> {
+        Ok(match s {
+            "both" => CompareOrder::Both,
+            "ab" => CompareOrder::AB,
+            "ba" => CompareOrder::BA,
+            other => {
+                return Err(EvalError::InvalidOption {
+                    key: "order",
+                    value: other.to_owned(),
+                    reason: "expected both, ab or ba".into(),
+                })
+            }
+        })
+    }
+}
+
+/// How best-of-n / worst-of-n compares (`get_best_of_n`'s `pairrm_cmp_type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SelectMode {
+    /// Every ordered pair (n(n − 1) forwards), then the candidates by rank.
+    Full,
+    /// One bubble pass over a seeded permutation (2(n − 1) forwards), the reference's default.
+    #[default]
+    Bubble,
+}
+
+impl FromStr for SelectMode {
+    type Err = EvalError;
+
+    fn from_str(s: &str) -> Result<Self, EvalError> {
+        Ok(match s {
+            "full" => SelectMode::Full,
+            "bubble" => SelectMode::Bubble,
+            other => {
+                return Err(EvalError::InvalidOption {
+                    key: "mode",
+                    value: other.to_owned(),
+                    reason: "expected full or bubble".into(),
+                })
+            }
+        })
+    }
+}
+
+/// Candidate indices by rank, best first (`target` best) or worst first (`target` worst); ties by index, as
+/// numpy's stable small-array `argsort(ranks)` / `argsort(-ranks)` in `get_topk_candidates_from_ranks`.
+pub fn order_by_ranks(ranks: &[u32], target: BubbleTarget) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ranks.len()).collect();
+    match target {
+        BubbleTarget::Best => order.sort_by_key(|&i| ranks[i]),
+        BubbleTarget::Worst => order.sort_by_key(|&i| std::cmp::Reverse(ranks[i])),
+    }
+    order
+}
+
+/// The best-of-n line of a candidate order (selected candidate first).
+pub(crate) fn select_output(input: &RankInput, order: Vec<usize>, return_all: bool) -> BestOfNOutput {
+    BestOfNOutput {
+        best: order[0] as u32,
+        candidate: input.candidates[order[0]].clone(),
+        order: return_all.then(|| order.into_iter().map(|c| c as u32).collect()),
+    }
+}
+
+pub(crate) fn compare_as_rank(inputs: &[CompareInput]) -> Vec<RankInput> {
+    inputs
+        .iter()
+        .map(|c| RankInput {
+            id: c.id.clone(),
+            instruction: c.instruction.clone(),
+            input: c.input.clone(),
+            candidates: vec![c.candidate_a.clone(), c.candidate_b.clone()],
+            reference: None,
+        })
+        .collect()
+}
+
 struct Owned {
     ids: Vec<String>,
     sources: Vec<String>,
@@ -129,44 +221,72 @@ pub fn rank<S: PairScorer>(
         .collect())
 }
 
-/// `Blender.compare` in its default `"[A,B]+[B,A]"` mode: `M_AB − M_BA` (2 forwards per pair).
+/// `Blender.compare`: with [`CompareOrder::Both`] (the reference's default `"[A,B]+[B,A]"`) `M_AB − M_BA`
+/// (2 forwards per pair), else the single forward of the order asked for.
 pub fn compare<S: PairScorer>(
     scorer: &mut S,
     first_index: usize,
     inputs: &[CompareInput],
+    order: CompareOrder,
     batch: &BatchOptions,
     stats: &mut InferenceStats,
 ) -> Result<Vec<CompareOutput>, EvalError> {
-    let as_rank: Vec<RankInput> = inputs
-        .iter()
-        .map(|c| RankInput {
-            id: c.id.clone(),
-            instruction: c.instruction.clone(),
-            input: c.input.clone(),
-            candidates: vec![c.candidate_a.clone(), c.candidate_b.clone()],
-            reference: None,
-        })
-        .collect();
+    let as_rank = compare_as_rank(inputs);
     let owned = Owned::new(&as_rank);
     let candidates: Vec<Vec<String>> = as_rank.iter().map(|i| i.candidates.clone()).collect();
     let items = owned.items(first_index, &candidates);
-    let (predictions, run) = predict_pairwise(
+    let (left, right) = match order {
+        CompareOrder::Both => {
+            let (predictions, run) = predict_pairwise(
+                scorer,
+                &items,
+                &PairInference::Full(Aggregation::MaxLogits),
+                batch,
+                true,
+            )?;
+            stats.add(&run);
+            return Ok(predictions
+                .into_iter()
+                .map(|p| {
+                    let m = p.matrix.expect("full mode keeps the matrix when asked");
+                    let logit = m[1] - m[2];
+                    CompareOutput {
+                        logit,
+                        a_better: logit > 0.0,
+                    }
+                })
+                .collect());
+        }
+        CompareOrder::AB => (0, 1),
+        CompareOrder::BA => (1, 0),
+    };
+    batch.validate()?;
+    check_items(&items)?;
+    let mut run = InferenceStats::default();
+    let started = std::time::Instant::now();
+    let prepared = prepare_pairs(scorer, &items, &mut run)?;
+    let requests: Vec<PairRequest> = (0..items.len())
+        .map(|slot| PairRequest { slot, left, right })
+        .collect();
+    let logits = score_requests(
         scorer,
         &items,
-        &PairInference::Full(Aggregation::MaxLogits),
-        batch,
-        true,
+        &prepared,
+        &requests,
+        batch.batch_size,
+        &mut run,
     )?;
+    run.wall_time = started.elapsed();
     stats.add(&run);
-    Ok(predictions
+    Ok(logits
         .into_iter()
-        .map(|p| {
-            let m = p.matrix.expect("full mode keeps the matrix when asked");
-            let logit = m[1] - m[2];
-            CompareOutput {
-                logit,
-                a_better: logit > 0.0,
-            }
+        .map(|logit| CompareOutput {
+            logit,
+            a_better: if order == CompareOrder::AB {
+                logit > 0.0
+            } else {
+                logit < 0.0
+            },
         })
         .collect())
 }
@@ -249,17 +369,31 @@ pub fn rank_with_ref<S: PairScorer>(
         .collect()
 }
 
-/// `Blender.get_best_of_n` with bubble comparison: the winner of `bubble.num_runs` passes over a permutation
-/// seeded by `(bubble.seed, bubble.round, stream index)`; with `return_all`, the reference's order too.
+/// `Blender.get_best_of_n` / `get_worst_of_n` (`bubble.target`). [`SelectMode::Bubble`]: the winner of
+/// `bubble.num_runs` passes over a permutation seeded by `(bubble.seed, bubble.round, stream index)`, with
+/// `return_all` the reference's order too. [`SelectMode::Full`]: [`rank`], then the candidates by rank
+/// ([`order_by_ranks`]).
+#[allow(clippy::too_many_arguments)]
 pub fn best_of_n<S: PairScorer>(
     scorer: &mut S,
     first_index: usize,
     inputs: &[RankInput],
+    mode: SelectMode,
     bubble: &BubbleOptions,
     return_all: bool,
     batch: &BatchOptions,
     stats: &mut InferenceStats,
 ) -> Result<Vec<BestOfNOutput>, EvalError> {
+    if mode == SelectMode::Full {
+        let ranked = rank(scorer, first_index, inputs, batch, stats)?;
+        return Ok(ranked
+            .iter()
+            .zip(inputs)
+            .map(|(r, input)| {
+                select_output(input, order_by_ranks(&r.ranks, bubble.target), return_all)
+            })
+            .collect());
+    }
     let owned = Owned::new(inputs);
     let candidates: Vec<Vec<String>> = inputs.iter().map(|i| i.candidates.clone()).collect();
     let items = owned.items(first_index, &candidates);
@@ -276,16 +410,12 @@ pub fn best_of_n<S: PairScorer>(
         .zip(inputs)
         .map(|(p, input)| {
             let steps = p.bubble.expect("bubble mode records its steps");
-            BestOfNOutput {
-                best: p.selected as u32,
-                candidate: input.candidates[p.selected].clone(),
-                order: return_all.then(|| {
-                    bubble_return_all_order(&steps)
-                        .into_iter()
-                        .map(|c| c as u32)
-                        .collect()
-                }),
+            let mut order = bubble_return_all_order(&steps);
+            if order.is_empty() {
+                order.push(p.selected);
             }
+            debug_assert_eq!(order[0], p.selected);
+            select_output(input, order, return_all)
         })
         .collect())
 }
@@ -293,6 +423,13 @@ pub fn best_of_n<S: PairScorer>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn orders_by_rank_break_ties_by_index() {
+        // ranks [1, 3, 1]: numpy argsort → [0, 2, 1]; argsort(−ranks) → [1, 0, 2]
+        assert_eq!(order_by_ranks(&[1, 3, 1], BubbleTarget::Best), [0, 2, 1]);
+        assert_eq!(order_by_ranks(&[1, 3, 1], BubbleTarget::Worst), [1, 0, 2]);
+    }
 
     fn candidates(texts: &[&str]) -> Vec<String> {
         texts.iter().map(|t| t.to_string()).collect()
@@ -307,6 +444,8 @@ mod tests {
         assert_eq!(RefMode::MedianLength.pick(&c), 3);
         assert_eq!(RefMode::First.pick(&c), 0);
         assert_eq!(RefMode::Last.pick(&c), 4);
+        assert_eq!("ba".parse::<CompareOrder>().unwrap(), CompareOrder::BA);
+        assert!("x".parse::<SelectMode>().unwrap_err().to_string().starts_with("mode = x"));
         assert!("middle"
             .parse::<RefMode>()
             .unwrap_err()

@@ -49,6 +49,32 @@ pub struct CompareInput {
     pub candidate_b: String,
 }
 
+/// One pair of conversations to compare (`ranker compare-conversations`):
+/// `{"id"?, "conversation_a": [{"role", "content"}], "conversation_b": [...]}`; turns alternate user / assistant,
+/// starting with the user, and both conversations share the user turns (`Blender.compare_conversations`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareConversationsInput {
+    /// Optional id, used in error messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<ItemId>,
+    /// Conversation A.
+    pub conversation_a: Vec<Turn>,
+    /// Conversation B.
+    pub conversation_b: Vec<Turn>,
+}
+
+/// One turn of a conversation: `{"role": "user" | "assistant", "content": str}` (the role in any case; the
+/// reference spells them `USER` / `ASSISTANT`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Turn {
+    /// `user` or `assistant`.
+    pub role: String,
+    /// The text of the turn.
+    pub content: String,
+}
+
 /// `{"scores": [f64], "ranks": [u32]}`: higher score is better, rank 1 is best (competition ranks).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RankOutput {
@@ -58,24 +84,29 @@ pub struct RankOutput {
     pub ranks: Vec<u32>,
 }
 
-/// `{"logit": f64, "a_better": bool}`: `logit = M_AB − M_BA`, positive when A is better.
+/// `{"logit": f64, "a_better": bool}`: with `--order both` (the default) `logit = f(A, B) − f(B, A)`, positive
+/// when A is better; with `ab` the single forward `f(A, B)` (positive: A better), with `ba` the single forward
+/// `f(B, A)` (positive: B better) — the values `Blender.compare(…, return_logits=True, mode=…)` returns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompareOutput {
-    /// `f(A, B) − f(B, A)`.
+    /// The comparison logit of the order(s) run.
     pub logit: f64,
-    /// `logit > 0`.
+    /// Whether A is the better candidate (`logit > 0`, or `logit < 0` for `ba`; the reference's boolean for
+    /// `[B,A]` is `f(B, A) > 0`, i.e. "B is better", which this field does not copy).
     pub a_better: bool,
 }
 
-/// `{"best": u32, "candidate": str, "order"?: [u32]}`: the bubble winner, its text, and with `return_all` the
-/// reference's order (winner, then the candidate left behind by each comparison).
+/// `{"best": u32, "candidate": str, "order"?: [u32]}`: the selected candidate (the best, or the worst for
+/// worst-of-n), its text, and with `return_all` an order: in full mode all candidates by rank (best first, or worst
+/// first for worst-of-n; ties by index), in bubble mode the reference's order (the winner, then the candidate
+/// left behind by each comparison — not a total order).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BestOfNOutput {
-    /// Index of the winner.
+    /// Index of the selected candidate.
     pub best: u32,
-    /// The winner's text.
+    /// Its text.
     pub candidate: String,
-    /// `return_all`: candidate indices, winner first (not a total order).
+    /// `return_all`: candidate indices, the selected one first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<Vec<u32>>,
 }

@@ -1,5 +1,6 @@
-//! PairRM-style use of a pairwise ranker as a reward model (LLM-Blender's `Blender.rank`, `compare`,
-//! `rank_with_ref`, `get_best_of_n`), over chunks of a stream so that a CLI can read JSONL on stdin and write JSONL
+//! PairRM-style use of a ranker as a reward model (LLM-Blender's `Blender.rank`, `compare`,
+//! `compare_conversations`, `rank_with_ref`, `get_best_of_n`, `get_worst_of_n`; [`RewardModel`] serves any of the
+//! three ranker types), over chunks of a stream so that a CLI can read JSONL on stdin and write JSONL
 //! on stdout ([`for_each_chunk`]).
 //!
 //! ```
@@ -22,7 +23,16 @@
 // https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/blender/blender.py
 
 mod api;
+mod conversation;
 mod io;
+mod model;
 
-pub use api::*;
-pub use io::*;
+pub use api::{
+    best_of_n, compare, order_by_ranks, rank, rank_with_ref, CompareOrder, RefMode, SelectMode,
+};
+pub use conversation::CONVERSATION_INSTRUCTION;
+pub use io::{
+    for_each_chunk, BestOfNOutput, CompareConversationsInput, CompareInput, CompareOutput, RankInput,
+    RankOutput, Turn,
+};
+pub use model::{checkpoint_ranker_type, RewardModel};

@@ -62,18 +62,24 @@ impl PairMarkerIds {
     }
 }
 
-/// Makes user text unable to produce a PairRanker marker token.
+/// Makes user text unable to produce a PairRanker marker token, and changes nothing else.
 ///
-/// Every marker starts with `<|`, so inserting a space into each `<|` (`"<|source|>"` → `"< |source|>"`) keeps the
-/// text readable and guarantees that the only marker tokens in a collated row are the ones collation puts there.
-/// The reference does not escape (its pooling breaks on such text); text without `<|` is unchanged, so parity
-/// with the reference holds for every input the reference can handle.
+/// Only the four exact marker strings are neutralized, by a space after their `<` (`"<|source|>"` →
+/// `"< |source|>"`), so that the only marker tokens in a collated row are the ones collation puts there. Every
+/// other text — chat templates such as `<|im_end|>` or `<|user|>`, a lone `<|`, literal `[SEP]` / `[CLS]` — reaches
+/// the tokenizer unchanged, as in the reference, which does not escape at all (its pooling breaks on text that
+/// contains a marker); so parity with the reference holds for every input the reference can handle.
 pub fn escape_pair_markers(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains("<|") {
-        std::borrow::Cow::Owned(text.replace("<|", "< |"))
-    } else {
-        std::borrow::Cow::Borrowed(text)
+    if !PAIR_MARKERS.iter().any(|m| text.contains(m)) {
+        return std::borrow::Cow::Borrowed(text);
     }
+    // Inserting a space never creates a `<|`, so one pass per marker removes them all; looping keeps that true
+    // whatever the order of the markers.
+    let mut escaped = text.to_owned();
+    while let Some(marker) = PAIR_MARKERS.iter().find(|m| escaped.contains(*m)) {
+        escaped = escaped.replace(marker, &format!("< {}", &marker[1..]));
+    }
+    std::borrow::Cow::Owned(escaped)
 }
 
 #[cfg(test)]
@@ -82,16 +88,36 @@ mod tests {
 
     #[test]
     fn escaped_text_contains_no_marker() {
-        let nasty = "a<|source|>b<|candidate1|><|<|candidate|>|>";
+        let nasty = "a<|source|>b<|candidate1|><|<|candidate|>|><|<|candidate2|>source|>";
         let escaped = escape_pair_markers(nasty);
         for marker in PAIR_MARKERS {
             assert!(!escaped.contains(marker), "{escaped}");
         }
-        assert!(!escaped.contains("<|"));
-        assert!(matches!(
-            escape_pair_markers("plain <text>"),
-            std::borrow::Cow::Borrowed(_)
-        ));
+        assert_eq!(
+            escaped,
+            "a< |source|>b< |candidate1|><|< |candidate|>|><|< |candidate2|>source|>"
+        );
+    }
+
+    #[test]
+    fn other_text_is_unchanged() {
+        for text in [
+            "plain <text>",
+            "<|im_start|>user\nhi<|im_end|>",
+            "<|endoftext|><|user|><|assistant|>",
+            "a <| b |> <|source <|candidate|",
+            "[SEP] [CLS] é😀",
+            "",
+        ] {
+            assert!(
+                matches!(escape_pair_markers(text), std::borrow::Cow::Borrowed(t) if t == text),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            escape_pair_markers("<|im_end|><|candidate|>"),
+            "<|im_end|>< |candidate|>"
+        );
     }
 
     #[test]
