@@ -215,6 +215,24 @@ pub enum DataError {
         /// The candidate count of each example in the batch.
         counts: Vec<usize>,
     },
+    /// A row of a file being converted (`ranker data convert`, `ranker data prepare`) is unusable.
+    #[error("{}:{line}: {message}", path.display())]
+    BadRow {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// The reference's raw layout is incomplete or inconsistent (`ranker data prepare`).
+    #[error("{}: {message}", path.display())]
+    Layout {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The text metrics could not score an item's candidates.
     #[error("{at}: cannot score the candidates")]
     Metric {

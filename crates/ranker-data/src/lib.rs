@@ -10,6 +10,8 @@
 //! - [`PairSampler`] (PairRanker) and [`CandidateSampler`] (SummaReranker, SimCLS): the reference's training-time
 //!   sub-sampling, seeded by the caller's RNG.
 //! - [`atomic`]: files and directories that appear complete or not at all.
+//! - [`convert_pairs_file`] and [`prepare_split`]: preference pairs and the reference's raw candidate layout
+//!   into items (`ranker data convert | prepare`).
 //! - The library side of `ranker data synth | stats | score`: [`Synthesizer`], [`DataStats`], [`rescore_file`].
 //!
 //! What it does not do: tokenization, batching into tensors, or anything with a model — those live in
@@ -17,6 +19,7 @@
 
 pub mod atomic;
 
+mod convert;
 mod dataset;
 mod error;
 mod read;
@@ -26,6 +29,10 @@ mod schema;
 mod stats;
 mod synth;
 
+pub use convert::{
+    convert_pairs_file, pair_row_item, prepare_split, PairConvertOptions, PairConvertSummary,
+    PrepareSummary,
+};
 pub use dataset::{metric_weight, Dataset, Example, LoadOptions, ScoreMatrix};
 pub use error::DataError;
 pub use read::{read_items, DataFormat, ItemLocation};

@@ -5,8 +5,8 @@
 mod ranker_support;
 
 use ranker_models::collate::{
-    CandidatePair, DualCollator, PairCollator, PairRmLayout, PairText, PairTokenizer, RankText,
-    ScrCollator, TokenMatrix, CANDIDATE1_MARKER, CANDIDATE2_MARKER, SOURCE_MARKER,
+    CandidatePair, DualCollator, LengthBudget, PairCollator, PairRmLayout, PairText, PairTokenizer,
+    RankText, ScrCollator, TokenMatrix, CANDIDATE1_MARKER, CANDIDATE2_MARKER, SOURCE_MARKER,
 };
 use ranker_models::LoadError;
 use ranker_support::{fixtures, ints, read_json, shape};
@@ -136,6 +136,77 @@ fn pair_ranker_collation(file: &str) {
             for (row, &pos) in positions.iter().enumerate() {
                 assert_eq!(batch.tokens.row_ids(row)[pos], r, "{what}: row {row}");
             }
+        }
+    }
+}
+
+fn candidate_pairs(json: &Value) -> Vec<CandidatePair> {
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| CandidatePair {
+            item: p[0].as_u64().unwrap() as usize,
+            left: p[1].as_u64().unwrap() as usize,
+            right: p[2].as_u64().unwrap() as usize,
+        })
+        .collect()
+}
+
+/// `length_budget: fixed` against LLM-Blender's paper-era collator and pair assembly, executed verbatim by
+/// `tests/fixtures/make_paper_collation_fixtures.py`.
+#[test]
+fn fixed_length_budget_matches_the_paper_era_collator() {
+    let json = read_json("collate_fixed.json");
+    let items = items(&json);
+    for case in json["cases"].as_array().unwrap() {
+        let smax = case["source_maxlength"].as_u64().unwrap() as usize;
+        let cmax = case["candidate_maxlength"].as_u64().unwrap() as usize;
+        let tokenizer = PairTokenizer::from_dir(&tokenizer_dir(case)).unwrap();
+        assert_eq!(
+            tokenizer.markers().all().to_vec(),
+            ints(&case["marker_ids"])
+        );
+        let collator = PairCollator::new(tokenizer, smax, cmax)
+            .unwrap()
+            .with_length_budget(LengthBudget::Fixed);
+        let collated = collator.collate(&rank_texts(&items)).unwrap();
+        let what = format!("{} {smax}/{cmax} fixed", case["tokenizer"]);
+        assert_matrix(
+            &collated.source,
+            &case["source_ids"],
+            &case["source_mask"],
+            &what,
+        );
+        assert_matrix(
+            &collated.candidates,
+            &case["candidate_ids"],
+            &case["candidate_mask"],
+            &what,
+        );
+        assert_eq!(collated.candidate_max_length, cmax);
+        // The reference pads every pair to smax + 2·cmax; ours pads to the longest pair. Tokens and masks agree
+        // up to that trailing padding.
+        let batch = collator
+            .pairs(&collated, &candidate_pairs(&case["pairs"]))
+            .unwrap();
+        let ids = ints(&case["pair_ids"]);
+        let mask = ints(&case["pair_mask"]);
+        let width = smax + 2 * cmax;
+        assert_eq!(ids.len(), batch.len() * width, "{what}: pair shape");
+        for row in 0..batch.len() {
+            let reference_ids = &ids[row * width..(row + 1) * width];
+            let reference_mask = &mask[row * width..(row + 1) * width];
+            let n = reference_mask.iter().filter(|&&m| m != 0).count();
+            assert!(
+                reference_mask[..n].iter().all(|&m| m == 1),
+                "{what}: row {row}: the reference's padding is not trailing"
+            );
+            assert_eq!(
+                batch.tokens.row_tokens(row),
+                reference_ids[..n].to_vec(),
+                "{what}: pair row {row}"
+            );
+            assert!(batch.tokens.cols <= width);
         }
     }
 }

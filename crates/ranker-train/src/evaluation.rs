@@ -111,7 +111,8 @@ pub fn evaluate<B: Backend>(
                 base_model,
                 lengths,
                 device.clone(),
-            )?;
+            )?
+            .with_length_budget(config.model.length_budget);
             evaluate_pairwise(collective, &dataset, &mut scorer, &options, out)?
         }
         RankerKind::SummaReranker => {

@@ -18,6 +18,7 @@ pub mod evaluation;
 pub mod gradient_reduce;
 pub mod metrics_log;
 pub mod optim;
+pub mod plan;
 pub mod plot;
 pub mod run_dir;
 mod task;

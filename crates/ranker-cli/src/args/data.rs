@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 /// `ranker data …`.
 #[derive(Debug, Subcommand)]
@@ -11,6 +11,53 @@ pub enum DataCommand {
     Stats(StatsArgs),
     /// Recompute candidate scores against each item's reference output.
     Score(DataScoreArgs),
+    /// Convert other data layouts into MixInstruct-format items (preference pairs → two scored candidates).
+    Convert(ConvertArgs),
+    /// Build prepared items from the reference's raw layout: `<set>_data.json` plus
+    /// `candidates/<set>/<decoding_method>/<model>.eval.jsonl`.
+    Prepare(PrepareArgs),
+}
+
+/// Input layouts `ranker data convert` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConvertFrom {
+    /// JSONL preference pairs: `{"prompt" | "instruction"+"input", "chosen", "rejected"}` (strings or chat
+    /// message lists; HH-RLHF transcripts without a prompt field).
+    Pairs,
+}
+
+/// `ranker data convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The input layout.
+    #[arg(long = "from", value_enum)]
+    pub from: ConvertFrom,
+    /// The input file (`.jsonl`).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The output file (`.json` array or `.jsonl`; written atomically).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Score name: 1 for the chosen response, 0 for the rejected one.
+    #[arg(long, default_value = "human_preference")]
+    pub metric: String,
+    /// Seed of each item's candidate order (chosen first or second).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// `ranker data prepare`.
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// The dataset directory (e.g. `data/mix-instruct`) holding `<set>_data.json` and `candidates/<set>/`.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Splits to prepare.
+    #[arg(long, value_delimiter = ',', default_value = "train,val,test")]
+    pub sets: Vec<String>,
+    /// Output directory (default: `--data-dir`); each split goes to `<set>_data_prepared.json`.
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
 }
 
 /// `ranker data synth`.

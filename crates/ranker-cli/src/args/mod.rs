@@ -1,6 +1,7 @@
 //! What the user typed: clap definitions, one module per command group.
 
 mod data;
+mod report;
 mod reward;
 mod score;
 mod serve;
@@ -9,6 +10,7 @@ mod train;
 use clap::{Args, Parser, Subcommand};
 
 pub use data::*;
+pub use report::*;
 pub use reward::*;
 pub use score::*;
 pub use serve::*;
@@ -65,7 +67,9 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Score predictions against references with ROUGE (as rouge-score) and BLEU (as sacrebleu).
     Score(ScoreArgs),
-    /// Make, inspect and (re)score MixInstruct-format data.
+    /// The paper-style table (and a bar chart) across evaluated runs.
+    Report(ReportArgs),
+    /// Make, inspect, (re)score, convert and prepare MixInstruct-format data.
     #[command(subcommand)]
     Data(DataCommand),
 }

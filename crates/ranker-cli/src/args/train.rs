@@ -36,6 +36,16 @@ pub struct TrainArgs {
     /// checkpoint of the run directory when there is one, else starts fresh).
     #[arg(long)]
     pub resume: bool,
+    /// Validate the config and its inputs and print the plan (world size, global batch, steps, checkpoints)
+    /// without training; missing inputs are warnings.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With `--dry-run`: missing inputs are errors.
+    #[arg(long, requires = "dry_run")]
+    pub strict: bool,
+    /// With `--dry-run`: plan for this many processes (default: `WORLD_SIZE`, else 1).
+    #[arg(long, requires = "dry_run", value_parser = clap::value_parser!(u32).range(1..))]
+    pub world_size: Option<u32>,
 }
 
 /// `ranker eval`.

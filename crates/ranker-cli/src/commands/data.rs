@@ -1,4 +1,4 @@
-//! `ranker data synth | stats | score`.
+//! `ranker data synth | stats | score | convert | prepare`.
 
 use std::fmt::Write as _;
 
@@ -6,7 +6,7 @@ use anyhow::Context;
 use ranker_data::{synth_file, DataStats, Dataset, LoadOptions, SynthOptions};
 use ranker_metrics::{TextMetric, TextScorer};
 
-use crate::args::{DataScoreArgs, StatsArgs, SynthArgs};
+use crate::args::{ConvertArgs, ConvertFrom, DataScoreArgs, PrepareArgs, StatsArgs, SynthArgs};
 use crate::progress::Progress;
 
 pub(crate) fn synth(args: SynthArgs, quiet: bool) -> anyhow::Result<()> {
@@ -84,5 +84,62 @@ pub(crate) fn score(args: DataScoreArgs, quiet: bool) -> anyhow::Result<()> {
     })?;
     progress.finish(n);
     tracing::info!("rescored {n} items into {}", args.output.display());
+    Ok(())
+}
+
+pub(crate) fn convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<()> {
+    match args.from {
+        ConvertFrom::Pairs => {
+            let options = ranker_data::PairConvertOptions {
+                metric: args.metric,
+                seed: args.seed,
+            };
+            let progress = Progress::new("rows read", None, quiet);
+            let summary =
+                ranker_data::convert_pairs_file(&args.input, &args.output, &options, &|done| {
+                    progress.set(done)
+                })?;
+            progress.finish(summary.written + summary.identical);
+            tracing::info!(
+                "wrote {} items (two candidates each, `{}` 1 / 0) to {}",
+                summary.written,
+                options.metric,
+                args.output.display()
+            );
+            if summary.identical > 0 {
+                tracing::warn!(
+                    "skipped {} row(s) whose chosen and rejected responses are identical",
+                    summary.identical
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn prepare(args: PrepareArgs, quiet: bool) -> anyhow::Result<()> {
+    let out_dir = args
+        .output_dir
+        .as_deref()
+        .unwrap_or(args.data_dir.as_path());
+    for set in &args.sets {
+        let output = out_dir.join(format!("{set}_data_prepared.json"));
+        let progress = Progress::new("candidate files merged", None, quiet);
+        let summary =
+            ranker_data::prepare_split(&args.data_dir, set, &output, &|done| progress.set(done))?;
+        progress.finish(summary.sources.len());
+        tracing::info!(
+            "{set}: {} items with candidates from {} file(s) ({}) → {}",
+            summary.items,
+            summary.sources.len(),
+            summary
+                .sources
+                .iter()
+                .map(|(method, model)| format!("{method}/{model}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            output.display()
+        );
+    }
     Ok(())
 }

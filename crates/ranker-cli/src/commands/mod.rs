@@ -1,7 +1,9 @@
 //! One module per command: each turns validated arguments into calls of the library crates.
 
 mod data;
+mod dry_run;
 mod encode;
+mod report;
 mod reward;
 mod score;
 mod serve;
@@ -23,6 +25,7 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
             match command {
                 Command::Score(args) => score::run(args, quiet),
                 Command::Encode(args) => encode::run(args),
+                Command::Report(args) => report::run(args),
                 Command::Rank(args) => reward::rank(args),
                 Command::Compare(args) => reward::compare(args),
                 Command::CompareConversations(args) => reward::compare_conversations(args),
@@ -33,6 +36,8 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 Command::Data(DataCommand::Synth(args)) => data::synth(args, quiet),
                 Command::Data(DataCommand::Stats(args)) => data::stats(args),
                 Command::Data(DataCommand::Score(args)) => data::score(args, quiet),
+                Command::Data(DataCommand::Convert(args)) => data::convert(args, quiet),
+                Command::Data(DataCommand::Prepare(args)) => data::prepare(args, quiet),
                 Command::Train(_) | Command::Eval(_) | Command::Run(_) => {
                     unreachable!("handled above")
                 }

@@ -15,6 +15,10 @@ use crate::logging::{self, LogSetup};
 use crate::progress::TrainProgress;
 
 pub(crate) fn train(args: TrainArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    if args.dry_run {
+        let config = load_config(&args.config)?;
+        return super::dry_run::run(&config, &args);
+    }
     let resume = if args.resume {
         Resume::Required
     } else {

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use burn::tensor::backend::Backend;
 use ranker_models::checkpoint::load_pair_ranker;
-use ranker_models::collate::{CandidatePair, CollatedPairItems, PairBatch, PairCollator, RankText};
+use ranker_models::collate::{
+    CandidatePair, CollatedPairItems, LengthBudget, PairBatch, PairCollator, RankText,
+};
 use ranker_models::ranker::PairRanker;
 
 use crate::error::EvalError;
@@ -102,6 +104,13 @@ impl<B: Backend> PairRankerScorer<B> {
     /// The model.
     pub fn model(&self) -> &PairRanker<B> {
         &self.model
+    }
+
+    /// The same scorer collating with another length budget (`fixed` for models trained with the paper-era
+    /// collator).
+    pub fn with_length_budget(mut self, length_budget: LengthBudget) -> Self {
+        self.collator = self.collator.with_length_budget(length_budget);
+        self
     }
 
     /// The collator.

@@ -111,7 +111,7 @@ pub fn render_table(report: &Report) -> String {
     out
 }
 
-fn category_label(category: RowCategory) -> &'static str {
+pub(crate) fn category_label(category: RowCategory) -> &'static str {
     match category {
         RowCategory::Llm => "LLMs",
         RowCategory::Analysis => "Analysis",
@@ -119,7 +119,7 @@ fn category_label(category: RowCategory) -> &'static str {
     }
 }
 
-fn number(value: f64, decimals: usize) -> String {
+pub(crate) fn number(value: f64, decimals: usize) -> String {
     if value.is_finite() {
         format!("{value:.decimals$}")
     } else {
@@ -127,7 +127,7 @@ fn number(value: f64, decimals: usize) -> String {
     }
 }
 
-fn markdown(header: &[String], body: &[Vec<String>]) -> String {
+pub(crate) fn markdown(header: &[String], body: &[Vec<String>]) -> String {
     let width = |s: &str| s.chars().count();
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {

@@ -1,6 +1,7 @@
-//! PairRanker collation: HEAD `CrossCompareCollator` (per-batch length budget) and the pair assembly of
-//! `CrossCompareReranker._forward` / `cat_ids`.
+//! PairRanker collation: HEAD `CrossCompareCollator` (per-batch length budget), the paper-era collator (fixed
+//! budgets), and the pair assembly of `CrossCompareReranker._forward` / `cat_ids`.
 // https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/collator.py#L164
+// https://github.com/yuchenlin/LLM-Blender/blob/9ee767c/src/pair_ranker/collator.py#L176
 // https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py#L520
 
 use std::path::Path;
@@ -11,6 +12,39 @@ use super::markers::{
 use super::text_encoder::{TextEncoder, TokenizerSettings};
 use super::token_matrix::TokenMatrix;
 use crate::error::LoadError;
+
+/// How the source and candidate token budgets relate.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LengthBudget {
+    /// The reference's current collator: each candidate may use half of the source budget the batch's longest
+    /// source left unused (`candidate_maxlength + (source_maxlength − longest source) / 2`), and all-pad columns
+    /// are dropped.
+    #[default]
+    Shared,
+    /// The paper-era collator (LLM-Blender 9ee767c, what the paper's PairRanker and the released `pair-ranker`
+    /// were trained with): sources are cut at `source_maxlength`, candidates at `candidate_maxlength`, and both
+    /// are padded to exactly those widths.
+    Fixed,
+}
+
+impl LengthBudget {
+    /// The config spelling: `shared` or `fixed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shared => "shared",
+            Self::Fixed => "fixed",
+        }
+    }
+}
+
+impl std::fmt::Display for LengthBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One item to rank: its source text (instruction + input, no separator) and its candidate texts.
 #[derive(Clone, Debug)]
@@ -42,7 +76,8 @@ pub struct CollatedPairItems {
     pub candidates: TokenMatrix,
     /// Item `i`'s candidates are rows `candidate_offsets[i]..candidate_offsets[i + 1]` of `candidates`.
     pub candidate_offsets: Vec<usize>,
-    /// The candidate `max_length` this batch used: `candidate_maxlength + (source_maxlength − source_len) / 2`.
+    /// The candidate `max_length` this batch used: `candidate_maxlength + (source_maxlength − source_len) / 2`
+    /// with [`LengthBudget::Shared`], `candidate_maxlength` with [`LengthBudget::Fixed`].
     pub candidate_max_length: usize,
 }
 
@@ -182,7 +217,8 @@ impl PairTokenizer {
     }
 }
 
-/// Collates items for PairRanker exactly as the reference's HEAD `CrossCompareCollator`, then assembles pairs as
+/// Collates items for PairRanker exactly as the reference's HEAD `CrossCompareCollator` ([`LengthBudget::Shared`],
+/// the default) or its paper-era version ([`LengthBudget::Fixed`]), then assembles pairs as
 /// `CrossCompareReranker._forward` does.
 ///
 /// Text handling, per item:
@@ -191,7 +227,12 @@ impl PairTokenizer {
 ///    `</s>`) is replaced by `' '`;
 /// 3. sources are encoded with `max_length = source_maxlength`; `remaining = source_maxlength − longest source`
 ///    of the batch; candidates with `max_length = candidate_maxlength + remaining / 2` (the per-batch budget
-///    transfer); each matrix keeps only columns that are not padding in every row.
+///    transfer); each matrix keeps only columns that are not padding in every row. With
+///    [`LengthBudget::Fixed`] candidates get exactly `candidate_maxlength` and both matrices are padded to their
+///    full budgets, as the paper-era collator's tensors.
+///
+/// Assembled pairs are identical in both modes up to trailing padding: the reference pads a pair to
+/// `source_maxlength + 2 · candidate_maxlength`, [`PairBatch`] to the batch's longest pair (masked columns).
 ///
 /// The marker is the first content token, so right truncation never drops it; every row is checked to hold its
 /// marker exactly once and no other.
@@ -200,6 +241,7 @@ pub struct PairCollator {
     tokenizer: PairTokenizer,
     source_maxlength: usize,
     candidate_maxlength: usize,
+    length_budget: LengthBudget,
 }
 
 impl PairCollator {
@@ -223,7 +265,19 @@ impl PairCollator {
             tokenizer,
             source_maxlength,
             candidate_maxlength,
+            length_budget: LengthBudget::Shared,
         })
+    }
+
+    /// The same collator with another [`LengthBudget`].
+    pub fn with_length_budget(mut self, length_budget: LengthBudget) -> Self {
+        self.length_budget = length_budget;
+        self
+    }
+
+    /// The length budget mode.
+    pub fn length_budget(&self) -> LengthBudget {
+        self.length_budget
     }
 
     /// The tokenizer with markers.
@@ -261,9 +315,17 @@ impl PairCollator {
                 .single_marker(&ids, markers.source, index, "source")?;
             source_rows.push(ids);
         }
-        let source = TokenMatrix::from_rows(&source_rows, encoder.special().pad, None);
-        let remaining = self.source_maxlength - source.cols;
-        let candidate_max_length = self.candidate_maxlength + remaining / 2;
+        let (source_width, candidate_width) = match self.length_budget {
+            LengthBudget::Shared => (None, None),
+            LengthBudget::Fixed => (Some(self.source_maxlength), Some(self.candidate_maxlength)),
+        };
+        let source = TokenMatrix::from_rows(&source_rows, encoder.special().pad, source_width);
+        let candidate_max_length = match self.length_budget {
+            LengthBudget::Shared => {
+                self.candidate_maxlength + (self.source_maxlength - source.cols) / 2
+            }
+            LengthBudget::Fixed => self.candidate_maxlength,
+        };
 
         let mut candidate_rows = Vec::new();
         let mut candidate_offsets = vec![0];
@@ -283,7 +345,11 @@ impl PairCollator {
         }
         Ok(CollatedPairItems {
             source,
-            candidates: TokenMatrix::from_rows(&candidate_rows, encoder.special().pad, None),
+            candidates: TokenMatrix::from_rows(
+                &candidate_rows,
+                encoder.special().pad,
+                candidate_width,
+            ),
             candidate_offsets,
             candidate_max_length,
         })
@@ -432,6 +498,32 @@ mod tests {
         assert_eq!(collated.candidates.row_ids(0), &[2, CAND, 4, 5, 3]);
         assert_eq!(collated.candidates.row_ids(1), &[2, CAND, 5, 3, 0]);
         assert_eq!(collated.candidate_offsets, vec![0, 2, 3]);
+    }
+
+    #[test]
+    fn a_fixed_budget_pads_to_the_budgets_and_transfers_nothing() {
+        let c = collator(8, 4).with_length_budget(LengthBudget::Fixed);
+        let items = [RankText {
+            source: "a",
+            candidates: vec!["a b c d e", "b"],
+        }];
+        let collated = c.collate(&items).unwrap();
+        assert_eq!(collated.candidate_max_length, 4);
+        assert_eq!(collated.source.row_ids(0), &[2, SRC, 4, 3, 0, 0, 0, 0]);
+        assert_eq!(collated.candidates.row_ids(0), &[2, CAND, 4, 3]);
+        assert_eq!(collated.candidates.row_ids(1), &[2, CAND, 5, 3]);
+        let shared = collator(8, 4).collate(&items).unwrap();
+        assert_eq!(shared.candidate_max_length, 6);
+        // The assembled pair is the same tokens in both modes when nothing is cut.
+        let pair = CandidatePair {
+            item: 0,
+            left: 1,
+            right: 1,
+        };
+        assert_eq!(
+            c.pair_row(&collated, pair).unwrap(),
+            collator(8, 4).pair_row(&shared, pair).unwrap()
+        );
     }
 
     #[test]

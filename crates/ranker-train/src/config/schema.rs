@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use ranker_eval::Aggregation;
+pub use ranker_models::collate::LengthBudget;
 
 /// What `ranker run` does with this config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -233,6 +234,8 @@ pub struct ModelConfig {
     pub source_max_len: usize,
     /// Token budget of each candidate segment.
     pub candidate_max_len: usize,
+    /// PairRanker: `shared` (the reference's current collator) or `fixed` (the paper-era collator).
+    pub length_budget: LengthBudget,
     /// Dropout of the ranker head.
     pub dropout: f64,
     /// Loss; null: the ranker's reference default.
@@ -249,6 +252,7 @@ impl Default for ModelConfig {
             checkpoint: None,
             source_max_len: 128,
             candidate_max_len: 128,
+            length_budget: LengthBudget::Shared,
             dropout: 0.05,
             loss: None,
             sampling: SamplingConfig::default(),

@@ -90,7 +90,8 @@ impl PairTask {
                 (tokenizer, model, backbone_config)
             }
         };
-        let collator = PairCollator::new(tokenizer, m.source_max_len, m.candidate_max_len)?;
+        let collator = PairCollator::new(tokenizer, m.source_max_len, m.candidate_max_len)?
+            .with_length_budget(m.length_budget);
         let sampling = resolved_sampling(config)?;
         let loss = match m.loss.expect("resolved config") {
             LossKind::Instructgpt => PairLoss::InstructGpt,
