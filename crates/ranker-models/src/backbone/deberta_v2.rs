@@ -643,7 +643,7 @@ impl<B: Backend> DisentangledSelfAttention<B> {
         let mut scores = query.clone().matmul(key.clone().swap_dims(2, 3));
         if self.relative_attention && (self.c2p || self.p2c) {
             let relative = relative.expect("relative attention needs the relative embeddings");
-            let rel = self.pos_dropout.forward(relative.embeddings.clone());
+            let rel = self.pos_dropout.forward_shared(relative.embeddings.clone());
             let width = rel.dims()[0];
             // [width, hidden] → [1, heads, head_dim, width], ready to be a matmul's right side.
             let position_heads = |x: Tensor<B, 2>| {
