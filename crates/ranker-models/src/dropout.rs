@@ -166,22 +166,27 @@ impl Dropout {
     /// # Shapes
     /// - input, output: `[rows, ...]`
     pub fn forward<B: Backend, const D: usize>(&self, input: Tensor<B, D>) -> Tensor<B, D> {
-        self.apply(input, true)
+        self.apply(input, None)
     }
 
-    /// Dropout on a tensor shared by every row of the batch (e.g. relative position embeddings):
-    /// its mask depends on the seed and the call only, never on the batch's row keys.
+    /// Dropout on a tensor shared by every row of the batch (e.g. the used rows of DeBERTa's relative
+    /// position embeddings): its mask depends on the seed, the call and the absolute row
+    /// (`first_row` + index along the first dimension), never on the batch's row keys.
     ///
     /// # Shapes
-    /// - input, output: `[...]`
-    pub fn forward_shared<B: Backend, const D: usize>(&self, input: Tensor<B, D>) -> Tensor<B, D> {
-        self.apply(input, false)
+    /// - input, output: `[rows, ...]`
+    pub fn forward_shared<B: Backend, const D: usize>(
+        &self,
+        input: Tensor<B, D>,
+        first_row: usize,
+    ) -> Tensor<B, D> {
+        self.apply(input, Some(first_row))
     }
 
     fn apply<B: Backend, const D: usize>(
         &self,
         input: Tensor<B, D>,
-        by_rows: bool,
+        shared_from: Option<usize>,
     ) -> Tensor<B, D> {
         let device = input.device();
         if !B::ad_enabled(&device) || self.prob == 0.0 {
@@ -192,8 +197,11 @@ impl Dropout {
             let shape = input.shape();
             let dims = input.dims();
             let scale = (1.0 / keep) as f32;
-            let rows = if by_rows { dims.first().copied() } else { None };
-            let (call_key, row_keys) = next_call(rows.unwrap_or(usize::MAX));
+            let rows = dims.first().copied().unwrap_or(1);
+            let (call_key, mut row_keys) = next_call(rows);
+            if let Some(first) = shared_from {
+                row_keys = Some((first..first + rows).map(|r| r as u64).collect());
+            }
             let mask = host_mask(&dims, keep, scale, call_key, row_keys.as_deref());
             let mask = Tensor::<B, D>::from_data(TensorData::new(mask, shape), &device);
             input * mask
@@ -296,9 +304,17 @@ mod tests {
         let dropout = Dropout::new(0.5);
         let ones = || Tensor::<Train, 2>::ones([4, 32], &Default::default());
         seed_dropout_rows(8, vec![vec![1, 2, 3, 4]]);
-        let a: Vec<f32> = dropout.forward_shared(ones()).into_data().to_vec().unwrap();
+        let a: Vec<f32> = dropout
+            .forward_shared(ones(), 0)
+            .into_data()
+            .to_vec()
+            .unwrap();
         seed_dropout_rows(8, vec![vec![5, 6, 7, 8]]);
-        let b: Vec<f32> = dropout.forward_shared(ones()).into_data().to_vec().unwrap();
+        let b: Vec<f32> = dropout
+            .forward_shared(ones(), 0)
+            .into_data()
+            .to_vec()
+            .unwrap();
         assert_eq!(a, b);
         seed_dropout_rows(8, vec![vec![5, 6, 7, 8]]);
         let c: Vec<f32> = dropout.forward(ones()).into_data().to_vec().unwrap();
