@@ -6,7 +6,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A PairRanker config on the tiny model; no dropout so that processes draw no random masks.
+/// A PairRanker config on the tiny model with dropout 0.1 in the head and in the backbone
+/// ([`tiny_model_with_dropout`]): the masks are keyed by the pair, not by the rank or batch.
 fn config(dir: &Path, train: &Path, dev: &Path, per_device_batch: usize) -> String {
     format!(
         r#"task: train
@@ -16,7 +17,7 @@ model:
   backbone: {{path: {model}, init: random}}
   source_max_len: 64
   candidate_max_len: 64
-  dropout: 0.0
+  dropout: 0.1
 train:
   max_steps: 6
   per_device_batch: {per_device_batch}
@@ -33,10 +34,32 @@ dist: {{backend: tcp, timeout_s: 60}}
         out = dir.join("run").display(),
         train = train.display(),
         dev = dev.display(),
-        model = common::repo()
-            .join("configs/models/deberta-v3-tiny")
-            .display(),
+        model = tiny_model_with_dropout(dir).display(),
     )
+}
+
+/// The bundled tiny DeBERTa-v3 (which has no dropout) copied under `dir` with hidden and attention
+/// dropout 0.1.
+fn tiny_model_with_dropout(dir: &Path) -> std::path::PathBuf {
+    let source = common::repo().join("configs/models/deberta-v3-tiny");
+    let target = dir.join("deberta-v3-tiny-dropout");
+    std::fs::create_dir_all(&target).unwrap();
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, target.join(path.file_name().unwrap())).unwrap();
+    }
+    let config_path = target.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    for key in ["hidden_dropout_prob", "attention_probs_dropout_prob"] {
+        assert!(
+            config.get(key).is_some(),
+            "{key} in the tiny model's config.json"
+        );
+        config[key] = serde_json::json!(0.1);
+    }
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    target
 }
 
 fn write_config(dir: &Path, yaml: &str) -> std::path::PathBuf {
@@ -90,6 +113,19 @@ fn two_workers_of_batch_b_equal_one_worker_of_batch_2b() {
         &one.join("run/checkpoints/step-6"),
     );
     assert!(diff <= 1e-5, "final weights differ by {diff} in {name}");
+    assert_weights_moved(&one.join("run/checkpoints"));
+}
+
+/// Training changed the weights between the first checkpoint (step 2) and the last (step 6) by far
+/// more than the tolerances above, so matching final weights is not the trivial match of two
+/// untrained models.
+fn assert_weights_moved(checkpoints: &Path) {
+    let (moved, name) =
+        common::max_weight_diff(&checkpoints.join("step-2"), &checkpoints.join("step-6"));
+    assert!(
+        moved > 1e-3,
+        "weights barely moved from step 2 to step 6 (largest change {moved} in {name})"
+    );
 }
 
 #[test]
@@ -152,6 +188,7 @@ fn a_killed_worker_tears_the_group_down_and_a_restart_resumes_to_the_same_weight
         &restarted.join("run/checkpoints/step-6"),
     );
     assert!(diff <= 1e-6, "final weights differ by {diff} in {name}");
+    assert_weights_moved(&straight.join("run/checkpoints"));
     let (a, b) = (
         common::step_losses(&straight.join("run")),
         common::step_losses(&restarted.join("run")),

@@ -76,6 +76,11 @@ fn encode_matches_transformers_on_every_fixture_model() {
                 .collect();
             let outputs = encode(&dir, &lines);
             let (rows, seq) = (shape[0], shape[1]);
+            assert_eq!(
+                outputs.len(),
+                rows,
+                "{name}/{bname}: one output line per input line"
+            );
             let ids = &expected[&format!("{bname}.input_ids")];
             let mask = &expected[&format!("{bname}.attention_mask")];
             let hidden = &expected[&format!("{bname}.last_hidden_state")];
@@ -129,6 +134,7 @@ fn encode_reads_the_backbone_of_a_ranker_checkpoint() {
     common::run_ok(&mut cmd);
     let checkpoint = run.join("checkpoints/step-1");
     let out = encode(&checkpoint, &[json!({"text": "apple river stone"})]);
+    assert_eq!(out.len(), 1, "one output line per input line");
     let hidden = out[0]["last_hidden_state"].as_array().unwrap();
     assert_eq!(
         hidden[0].as_array().unwrap().len(),

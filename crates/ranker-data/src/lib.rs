@@ -17,6 +17,8 @@
 //! What it does not do: tokenization, batching into tensors, or anything with a model — those live in
 //! `ranker-models` / `ranker-train`. It never prints; long jobs report progress through callbacks.
 
+#![forbid(unsafe_code)]
+
 pub mod atomic;
 
 mod convert;

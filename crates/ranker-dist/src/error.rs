@@ -149,6 +149,16 @@ pub enum DistError {
         /// What the peer sent.
         got: String,
     },
+    /// An earlier collective failed, so the group is unusable: every later call fails at once.
+    #[error("rank {rank}: {op}: the process group is unusable after an earlier collective failed ({cause})")]
+    Poisoned {
+        /// Our rank.
+        rank: usize,
+        /// The operation refused.
+        op: &'static str,
+        /// The first failure, as it was reported.
+        cause: String,
+    },
     /// A caller passed arguments that cannot work (root out of range, mismatched sizes).
     #[error("rank {rank}: {op}: {detail}")]
     InvalidArgument {

@@ -1,6 +1,7 @@
 //! Inference and evaluation for llm-ranker's rankers.
 //!
-//! - [`inference`]: PairRanker's modes exactly as LLM-Blender (spec §3) — `full` ([`PairInference::Full`]: every
+//! - [`inference`]: PairRanker's modes exactly as LLM-Blender
+//!   (<https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>) — `full` ([`PairInference::Full`]: every
 //!   ordered pair `i ≠ j` scored once, aggregated by [`Aggregation::MaxLogits`] or [`Aggregation::MaxWins`]) and
 //!   `bubble` ([`PairInference::Bubble`]: a seeded permutation per item, both orders per comparison, ties to the later
 //!   candidate, the reference's `num_runs` loop, `select_process` recorded) — and listwise scoring for
@@ -26,6 +27,8 @@
 //!
 //! Agreement with the reference is proven by the fixtures in `tests/fixtures/eval/`, written by
 //! `tests/fixtures/make_eval_fixtures.py` from the `llm-blender` package's own functions.
+
+#![forbid(unsafe_code)]
 
 pub mod inference;
 pub mod model;

@@ -31,6 +31,8 @@
 //! networks or the MixInstruct file format; reading `cmp_results` from a JSON string is
 //! the data layer's job.
 
+#![forbid(unsafe_code)]
+
 pub mod ranking;
 pub mod text;
 

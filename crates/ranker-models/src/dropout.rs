@@ -1,18 +1,30 @@
-//! Dropout whose mask is drawn in parallel on the host when the tensors live there.
+//! Dropout whose mask is drawn in parallel on the host when the tensors live there, keyed by the
+//! global identity of each batch row.
 //!
 //! burn's `nn::Dropout` samples its Bernoulli mask element by element from one ChaCha stream on one
 //! thread; on the CPU backend that cost a fifth of a PairRanker training step. Here, on the host
-//! (burn Flex), mask element `k` of the `c`-th dropout call on a thread is a pure function of
-//! `(seed, c, k)` (a SplitMix64 hash), so the mask is filled by all threads at once and does not depend
-//! on how many there are. On other devices (CUDA) the mask is sampled on the device by the backend, as
-//! burn does, seeded by `Backend::seed`.
+//! (burn Flex), every mask element is a pure function (SplitMix64 hashes) of
 //!
-//! The host stream is per thread: [`seed_dropout`] sets the calling thread's seed and restarts its call
-//! counter, so a training step that seeds before its forward pass draws the same masks however often it
-//! is replayed (exact resume).
+//! - the stream seed (the training loop seeds it per optimiser step: `run.seed` and the step),
+//! - the dropout call: the `c`-th call since the seed (the layer, in forward order),
+//! - the row's key: when the tensor's first dimension is one of the row sets given to
+//!   [`seed_dropout_rows`], row `r` is keyed by the set's `r`-th key (the loop passes the global
+//!   example or pair index); otherwise by `r` itself,
+//! - the element's coordinates within its row.
+//!
+//! So the mask a pair sees does not depend on which rank or micro-batch it lands in, on how many pairs
+//! share its batch, on how far its batch is padded (coordinates, not flat offsets, are hashed) or on
+//! the number of threads: N ranks × batch b draw exactly the masks of 1 rank × batch N·b.
+//!
+//! On other devices (CUDA) the mask is sampled on the device by the backend, as burn does, seeded by
+//! `Backend::seed`; those masks depend on the batch layout.
+//!
+//! The host stream is per thread: [`seed_dropout`] / [`seed_dropout_rows`] set the calling thread's
+//! seed and restart its call counter, so a forward pass seeded the same way draws the same masks
+//! however often it is replayed (exact resume, recomputation).
 
 use std::any::TypeId;
-use std::cell::Cell;
+use std::cell::RefCell;
 
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay};
 use burn::tensor::backend::Backend;
@@ -20,22 +32,48 @@ use burn::tensor::{Distribution, Tensor, TensorData};
 use burn_flex::FlexDevice;
 use rayon::prelude::*;
 
+/// This thread's host mask stream.
+#[derive(Default)]
+struct HostStream {
+    seed: u64,
+    calls: u64,
+    /// Row key sets: a call whose first dimension is a set's length keys its rows by that set.
+    row_sets: Vec<Vec<u64>>,
+}
+
 thread_local! {
-    /// `(seed, calls since the seed)` of this thread's host mask stream.
-    static HOST_STREAM: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    static HOST_STREAM: RefCell<HostStream> = RefCell::new(HostStream::default());
 }
 
-/// Seeds the calling thread's host dropout stream and restarts its call counter.
+/// Seeds the calling thread's host dropout stream and restarts its call counter; rows are keyed by
+/// their index.
 pub fn seed_dropout(seed: u64) {
-    HOST_STREAM.with(|s| s.set((seed, 0)));
+    seed_dropout_rows(seed, Vec::new());
 }
 
-/// Takes the key of the next dropout call on this thread.
-fn next_call_key() -> u64 {
+/// Seeds the calling thread's host dropout stream, restarts its call counter and names the rows of
+/// the coming batch: a dropout input whose first dimension equals the length of a set in
+/// `row_sets` (the first such set) draws row `r`'s mask from that set's `r`-th key. Give each row a
+/// key that identifies it globally (the example or pair it holds), and the masks do not depend on how
+/// rows are grouped into batches.
+pub fn seed_dropout_rows(seed: u64, row_sets: Vec<Vec<u64>>) {
     HOST_STREAM.with(|s| {
-        let (seed, calls) = s.get();
-        s.set((seed, calls + 1));
-        splitmix64(splitmix64(seed) ^ calls)
+        *s.borrow_mut() = HostStream {
+            seed,
+            calls: 0,
+            row_sets,
+        }
+    });
+}
+
+/// The key of the next dropout call on this thread, and the row keys for a first dimension of `rows`.
+fn next_call(rows: usize) -> (u64, Option<Vec<u64>>) {
+    HOST_STREAM.with(|s| {
+        let mut s = s.borrow_mut();
+        let key = splitmix64(splitmix64(s.seed) ^ s.calls);
+        s.calls += 1;
+        let keys = s.row_sets.iter().find(|set| set.len() == rows).cloned();
+        (key, keys)
     })
 }
 
@@ -47,20 +85,50 @@ fn splitmix64(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Elements per parallel task; each task's stream position follows from its index alone.
-const CHUNK: usize = 1 << 15;
+/// Lines (runs along the last dimension) per parallel task at least.
+const MIN_LINES_PER_TASK: usize = 64;
 
-/// `len` mask values, each `scale` with probability `keep` and 0 otherwise.
-fn host_mask(len: usize, keep: f64, scale: f32, key: u64) -> Vec<f32> {
+/// The mask of a `dims`-shaped tensor (row-major), each value `scale` with probability `keep` and 0
+/// otherwise. Row `r` (index along `dims[0]`) is keyed by `row_keys[r]` when given, else by `r`.
+fn host_mask(
+    dims: &[usize],
+    keep: f64,
+    scale: f32,
+    call_key: u64,
+    row_keys: Option<&[u64]>,
+) -> Vec<f32> {
+    let len: usize = dims.iter().product();
+    if len == 0 {
+        return Vec::new();
+    }
     // Keep when a uniform 32-bit draw is below keep·2³² (exactly 2³² for keep = 1).
     let threshold = (keep * 4_294_967_296.0) as u64;
+    let rank = dims.len();
+    let last = if rank > 1 { dims[rank - 1] } else { 1 };
+    // The coordinates between the row and the last dimension.
+    let middle = if rank > 2 {
+        &dims[1..rank - 1]
+    } else {
+        &[][..]
+    };
+    let lines_per_row: usize = middle.iter().product();
     let mut mask = vec![0.0f32; len];
-    mask.par_chunks_mut(CHUNK)
+    mask.par_chunks_mut(last)
         .enumerate()
-        .for_each(|(chunk, values)| {
-            let first = (chunk * CHUNK) as u64;
+        .with_min_len(MIN_LINES_PER_TASK)
+        .for_each(|(line, values)| {
+            let row = line / lines_per_row;
+            let row_key = row_keys.map_or(row as u64, |keys| keys[row]);
+            let mut key = splitmix64(call_key ^ splitmix64(row_key));
+            let mut within = line % lines_per_row;
+            let mut stride = lines_per_row;
+            for &d in middle {
+                stride /= d;
+                key = splitmix64(key ^ (within / stride) as u64);
+                within %= stride;
+            }
             for (pair, two) in values.chunks_mut(2).enumerate() {
-                let bits = splitmix64(key ^ splitmix64((first / 2) + pair as u64));
+                let bits = splitmix64(key ^ splitmix64(pair as u64));
                 for (value, draw) in two.iter_mut().zip([bits as u32, (bits >> 32) as u32]) {
                     *value = if u64::from(draw) < threshold {
                         scale
@@ -92,9 +160,34 @@ impl Dropout {
         Self { prob }
     }
 
+    /// Dropout on a batch: on the host, row `r` (index along the first dimension) is keyed by the
+    /// matching row set of [`seed_dropout_rows`].
+    ///
     /// # Shapes
-    /// - input, output: `[..., any]`
+    /// - input, output: `[rows, ...]`
     pub fn forward<B: Backend, const D: usize>(&self, input: Tensor<B, D>) -> Tensor<B, D> {
+        self.apply(input, None)
+    }
+
+    /// Dropout on a tensor shared by every row of the batch (e.g. the used rows of DeBERTa's relative
+    /// position embeddings): its mask depends on the seed, the call and the absolute row
+    /// (`first_row` + index along the first dimension), never on the batch's row keys.
+    ///
+    /// # Shapes
+    /// - input, output: `[rows, ...]`
+    pub fn forward_shared<B: Backend, const D: usize>(
+        &self,
+        input: Tensor<B, D>,
+        first_row: usize,
+    ) -> Tensor<B, D> {
+        self.apply(input, Some(first_row))
+    }
+
+    fn apply<B: Backend, const D: usize>(
+        &self,
+        input: Tensor<B, D>,
+        shared_from: Option<usize>,
+    ) -> Tensor<B, D> {
         let device = input.device();
         if !B::ad_enabled(&device) || self.prob == 0.0 {
             return input;
@@ -102,8 +195,14 @@ impl Dropout {
         let keep = 1.0 - self.prob;
         if TypeId::of::<B::Device>() == TypeId::of::<FlexDevice>() {
             let shape = input.shape();
+            let dims = input.dims();
             let scale = (1.0 / keep) as f32;
-            let mask = host_mask(shape.num_elements(), keep, scale, next_call_key());
+            let rows = dims.first().copied().unwrap_or(1);
+            let (call_key, mut row_keys) = next_call(rows);
+            if let Some(first) = shared_from {
+                row_keys = Some((first..first + rows).map(|r| r as u64).collect());
+            }
+            let mask = host_mask(&dims, keep, scale, call_key, row_keys.as_deref());
             let mask = Tensor::<B, D>::from_data(TensorData::new(mask, shape), &device);
             input * mask
         } else {
@@ -137,6 +236,11 @@ mod tests {
         dropout.forward(ones).into_data().to_vec().unwrap()
     }
 
+    fn train_mask_3d(dropout: &Dropout, dims: [usize; 3]) -> Vec<f32> {
+        let ones = Tensor::<Train, 3>::ones(dims, &Default::default());
+        dropout.forward(ones).into_data().to_vec().unwrap()
+    }
+
     #[test]
     fn keeps_the_configured_fraction_scaled() {
         seed_dropout(3);
@@ -147,6 +251,10 @@ mod tests {
         let kept = mask.iter().filter(|&&v| v != 0.0).count() as f64 / mask.len() as f64;
         // Binomial standard deviation at n = 2e5 is 6.7e-4; 5e-3 is over seven of them.
         assert!((kept - 0.9).abs() < 5e-3, "kept {kept}");
+        let mask = train_mask_3d(&dropout, [7, 50, 300]);
+        let kept = mask.iter().filter(|&&v| v != 0.0).count() as f64 / mask.len() as f64;
+        // n = 1.05e5: standard deviation 9.3e-4.
+        assert!((kept - 0.9).abs() < 7e-3, "kept {kept}");
     }
 
     #[test]
@@ -164,14 +272,66 @@ mod tests {
     }
 
     #[test]
+    fn a_row_draws_by_its_key_whatever_batch_and_padding_it_is_in() {
+        let dropout = Dropout::new(0.5);
+        // Rows 10, 11, 12, 13 as one batch of sequence length 9 …
+        seed_dropout_rows(5, vec![vec![10, 11, 12, 13]]);
+        let whole = train_mask_3d(&dropout, [4, 9, 16]);
+        // … and as two batches (12, 13 first) padded to lengths 6 and 7.
+        seed_dropout_rows(5, vec![vec![12, 13]]);
+        let front = train_mask_3d(&dropout, [2, 6, 16]);
+        seed_dropout_rows(5, vec![vec![10, 11]]);
+        let back = train_mask_3d(&dropout, [2, 7, 16]);
+        let row = |mask: &[f32], seq: usize, r: usize, positions: usize| {
+            mask[r * seq * 16..(r * seq + positions) * 16].to_vec()
+        };
+        for (r, key_row) in [(0, row(&back, 7, 0, 6)), (1, row(&back, 7, 1, 6))] {
+            assert_eq!(row(&whole, 9, r, 6), key_row, "row {r}");
+        }
+        for (r, key_row) in [(2, row(&front, 6, 0, 6)), (3, row(&front, 6, 1, 6))] {
+            assert_eq!(row(&whole, 9, r, 6), key_row, "row {r}");
+        }
+        // Rows are not all alike, and a set that does not fit the batch keys rows by index.
+        assert_ne!(row(&whole, 9, 0, 6), row(&whole, 9, 1, 6));
+        seed_dropout_rows(5, vec![vec![1, 2, 3]]);
+        let by_index = train_mask_3d(&dropout, [4, 9, 16]);
+        seed_dropout_rows(5, vec![vec![0, 1, 2, 3]]);
+        assert_eq!(train_mask_3d(&dropout, [4, 9, 16]), by_index);
+    }
+
+    #[test]
+    fn a_shared_tensor_ignores_the_row_keys() {
+        let dropout = Dropout::new(0.5);
+        let ones = || Tensor::<Train, 2>::ones([4, 32], &Default::default());
+        seed_dropout_rows(8, vec![vec![1, 2, 3, 4]]);
+        let a: Vec<f32> = dropout
+            .forward_shared(ones(), 0)
+            .into_data()
+            .to_vec()
+            .unwrap();
+        seed_dropout_rows(8, vec![vec![5, 6, 7, 8]]);
+        let b: Vec<f32> = dropout
+            .forward_shared(ones(), 0)
+            .into_data()
+            .to_vec()
+            .unwrap();
+        assert_eq!(a, b);
+        seed_dropout_rows(8, vec![vec![5, 6, 7, 8]]);
+        let c: Vec<f32> = dropout.forward(ones()).into_data().to_vec().unwrap();
+        assert_ne!(a, c);
+    }
+
+    #[test]
     fn the_mask_does_not_depend_on_the_thread_count() {
         let key = splitmix64(99);
-        let all = host_mask(3 * CHUNK + 7, 0.7, 2.0, key);
+        let dims = [3, 41, 37, 29];
+        let rows = [7, 8, 9];
+        let all = host_mask(&dims, 0.7, 2.0, key, Some(&rows));
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
             .unwrap()
-            .install(|| host_mask(3 * CHUNK + 7, 0.7, 2.0, key));
+            .install(|| host_mask(&dims, 0.7, 2.0, key, Some(&rows)));
         assert_eq!(all, one);
     }
 

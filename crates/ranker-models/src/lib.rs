@@ -10,6 +10,8 @@
 //! This crate does not read datasets or run training loops, and never prints: logs go through
 //! `tracing`.
 
+// Unsafe code only where a module or statement allows it (with its SAFETY comment).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod backbone;

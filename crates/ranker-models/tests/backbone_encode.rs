@@ -100,3 +100,14 @@ fn too_long_input_names_its_index() {
         other => panic!("{other}"),
     }
 }
+
+/// The comparison the parity tests rely on fails on the defects it guards against.
+#[test]
+fn the_difference_helper_fails_on_nan_and_on_length_mismatch() {
+    use common::max_abs_diff_f32;
+    assert_eq!(max_abs_diff_f32(&[1.0, 2.0], &[1.5, 2.0]), 0.5);
+    assert!(max_abs_diff_f32(&[1.0, f32::NAN], &[1.0, 2.0]).is_nan());
+    assert!(max_abs_diff_f32(&[f32::NAN, 2.0], &[1.0, 9.0]).is_nan());
+    let mismatch = std::panic::catch_unwind(|| max_abs_diff_f32(&[1.0], &[1.0, 2.0]));
+    assert!(mismatch.is_err());
+}

@@ -3,8 +3,9 @@
 //! within 1e-4, before and after its L2 normalisation, and our token ids match its tokenizer's.
 //!
 //! The model files are found through `RANKER_MINILM_DIR` (the package's `model/` directory) or by
-//! asking `python3` where the package is installed; when neither works the test prints why and
-//! returns. The expected values come from `tests/fixtures/make_model_fixtures.py`.
+//! asking `python3` where the package is installed. When `RANKER_MINILM_DIR` is set but holds no
+//! model the test fails; when it is unset and python3 cannot find the package the test prints why
+//! and returns. The expected values come from `tests/fixtures/make_model_fixtures.py`.
 
 mod common;
 
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use burn::tensor::{Int, Tensor, TensorData};
-use common::{fixtures, B};
+use common::{fixtures, max_abs_diff_f32, B};
 use ranker_models::{load_backbone, load_tokenizer, BackboneInput};
 use serde::Deserialize;
 
@@ -24,9 +25,17 @@ struct Expected {
     normalized: Vec<Vec<f32>>,
 }
 
+/// The model directory; `Err` (skip) only when `RANKER_MINILM_DIR` is unset and python3 cannot
+/// locate the package. A directory the user named must hold the model.
 fn model_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("RANKER_MINILM_DIR") {
-        return Ok(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("model.safetensors").is_file(),
+            "RANKER_MINILM_DIR={} holds no model.safetensors",
+            dir.display()
+        );
+        return Ok(dir);
     }
     let out = Command::new("python3")
         .args([
@@ -105,11 +114,7 @@ fn mean_pooled_embeddings_match_sentence_transformers() {
     ] {
         let ours = ours.into_data().to_vec::<f32>().unwrap();
         let want: Vec<f32> = want.concat();
-        let diff = ours
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let diff = max_abs_diff_f32(&ours, &want);
         eprintln!("{name}: max |ours − sentence-transformers| = {diff:e}");
         assert!(
             diff <= 1e-4,

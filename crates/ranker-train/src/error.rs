@@ -10,8 +10,8 @@ pub enum TrainError {
     /// A configuration problem.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}", path = path.display())]
+    /// Reading or writing a file failed (the message names the file; the cause is its source).
+    #[error("{path}", path = path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -65,7 +65,7 @@ pub enum TrainError {
         message: String,
     },
     /// The optimiser state of a checkpoint does not fit the model.
-    #[error("checkpoint {path}: {source}", path = path.display())]
+    #[error("checkpoint {path}", path = path.display())]
     OptimizerState {
         /// The checkpoint directory.
         path: PathBuf,

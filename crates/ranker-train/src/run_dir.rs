@@ -1,4 +1,4 @@
-//! The run directory layout (DESIGN.md "Run directory").
+//! The run directory layout (listed in the repository README, "Two commands").
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,5 @@
-//! Metric weights applied to scores at load time (LLM-Blender `METRIC_WEIGHTS`, spec §1.2).
+//! Metric weights applied to scores at load time (LLM-Blender `METRIC_WEIGHTS`,
+//! <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/data.py>).
 
 /// The factor a score of `metric` is multiplied by at load: 0.01 for the 0–100 metrics (`bleu`, `bleu4`, `cider`,
 /// `spice`), 1.0 for every other metric — the listed `rouge*`, `bleurt`, `bertscore`, `bartscore`, `gpt4` and, as

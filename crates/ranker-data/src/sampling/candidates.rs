@@ -1,4 +1,5 @@
-//! SummaReranker / SimCLS candidate sub-sampling (the reference's module-level `sub_sampling`, spec §2.2–§2.3).
+//! SummaReranker / SimCLS candidate sub-sampling (the reference's module-level
+//! `sub_sampling`, <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>).
 
 use rand::seq::{index, SliceRandom};
 use rand::Rng;

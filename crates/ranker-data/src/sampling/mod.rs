@@ -1,4 +1,5 @@
-//! Training-time sub-sampling, as LLM-Blender does it (spec §2.1–§2.3): candidate pairs for PairRanker
+//! Training-time sub-sampling, as LLM-Blender does it
+//! (<https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>): candidate pairs for PairRanker
 //! ([`PairSampler`]) and candidate subsets for SummaReranker and SimCLS ([`CandidateSampler`]).
 //!
 //! Every random choice comes from the caller's RNG, so a seeded RNG gives the same samples on every run. The

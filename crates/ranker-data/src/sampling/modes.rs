@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
 
-/// How PairRanker picks candidate pairs per example (spec §2.1).
+/// How PairRanker picks candidate pairs per example
+/// (`CrossCompareReranker.sampling`, <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PairMode {
@@ -21,7 +22,8 @@ pub enum PairMode {
     Random,
 }
 
-/// How SummaReranker / SimCLS pick the candidates of each example (spec §2.2, §2.3).
+/// How SummaReranker / SimCLS pick the candidates of each example
+/// (`sub_sampling`, <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CandidateMode {

@@ -1,4 +1,5 @@
-//! PairRanker's per-example pair sampling (`CrossCompareReranker.sampling`, spec §2.1).
+//! PairRanker's per-example pair sampling (`CrossCompareReranker.sampling`,
+//! <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>).
 
 use rand::seq::index;
 use rand::Rng;

@@ -39,6 +39,7 @@ const HEADER_LEN: usize = 24;
 /// Receive buffer size: the unit in which incoming data is reduced while the rest is still in flight.
 const CHUNK_BYTES: usize = 1 << 20;
 
+/// What a frame belongs to; its byte is the frame header's `op` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 enum Op {
@@ -50,6 +51,15 @@ enum Op {
 }
 
 impl Op {
+    const ALL: [Op; 5] = [
+        Op::Hello,
+        Op::ReduceScatter,
+        Op::AllGatherF32,
+        Op::Broadcast,
+        Op::Gather,
+    ];
+
+    /// The name errors use.
     fn name(self) -> &'static str {
         match self {
             Op::Hello => "hello",
@@ -61,10 +71,19 @@ impl Op {
     }
 }
 
+impl TryFrom<u8> for Op {
+    /// The unknown byte.
+    type Error = u8;
+
+    fn try_from(byte: u8) -> Result<Self, u8> {
+        Op::ALL.into_iter().find(|op| *op as u8 == byte).ok_or(byte)
+    }
+}
+
 /// Frame header preceding every message between ring neighbours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Header {
-    op: u8,
+    op: Op,
     step: u32,
     seq: u64,
     len: u64,
@@ -74,7 +93,7 @@ impl Header {
     fn encode(self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[0..4].copy_from_slice(&MAGIC.to_le_bytes());
-        b[4] = self.op;
+        b[4] = self.op as u8;
         b[8..12].copy_from_slice(&self.step.to_le_bytes());
         b[12..20].copy_from_slice(&self.seq.to_le_bytes());
         b[20..24].copy_from_slice(&(self.len as u32).to_le_bytes());
@@ -83,16 +102,18 @@ impl Header {
         b
     }
 
+    /// The header in `b`; `None` unless it starts with the magic number and names a known op.
     fn decode(b: &[u8; HEADER_LEN]) -> Option<Header> {
         if u32::from_le_bytes(b[0..4].try_into().ok()?) != MAGIC {
             return None;
         }
+        let op = Op::try_from(b[4]).ok()?;
         let mut hi = [0u8; 4];
         hi[..3].copy_from_slice(&b[5..8]);
         let len = (u64::from(u32::from_le_bytes(hi)) << 32)
             | u64::from(u32::from_le_bytes(b[20..24].try_into().ok()?));
         Some(Header {
-            op: b[4],
+            op,
             step: u32::from_le_bytes(b[8..12].try_into().ok()?),
             seq: u64::from_le_bytes(b[12..20].try_into().ok()?),
             len,
@@ -100,17 +121,12 @@ impl Header {
     }
 
     fn describe(self) -> String {
-        let name = match self.op {
-            1 => "hello",
-            2 => "all_reduce (reduce-scatter)",
-            3 => "all_reduce (all-gather)",
-            4 => "broadcast",
-            5 => "all_gather",
-            _ => "unknown op",
-        };
         format!(
-            "{name} #{} step {} of {} bytes",
-            self.seq, self.step, self.len
+            "{} #{} step {} of {} bytes",
+            self.op.name(),
+            self.seq,
+            self.step,
+            self.len
         )
     }
 }
@@ -244,12 +260,10 @@ impl HostCollective {
 
     fn check_poisoned(&self, op: &'static str) -> Result<(), DistError> {
         match &self.poisoned {
-            Some(why) => Err(DistError::InvalidArgument {
+            Some(cause) => Err(DistError::Poisoned {
                 rank: self.rank,
                 op,
-                detail: format!(
-                    "an earlier collective failed ({why}); the process group is unusable"
-                ),
+                cause: cause.clone(),
             }),
             None => Ok(()),
         }
@@ -278,7 +292,7 @@ impl HostCollective {
             let recv_k = (r + 2 * n - step - 1) % n;
             let (send, recv) = disjoint(buf, bounds[send_k].clone(), bounds[recv_k].clone());
             let h = Header {
-                op: Op::ReduceScatter as u8,
+                op: Op::ReduceScatter,
                 step: step as u32,
                 seq,
                 len: (send.len() * 4) as u64,
@@ -296,7 +310,7 @@ impl HostCollective {
             let recv_k = (r + n - step) % n;
             let (send, recv) = disjoint(buf, bounds[send_k].clone(), bounds[recv_k].clone());
             let h = Header {
-                op: Op::AllGatherF32 as u8,
+                op: Op::AllGatherF32,
                 step: step as u32,
                 seq,
                 len: (send.len() * 4) as u64,
@@ -318,16 +332,16 @@ impl HostCollective {
         let (next, prev, _) = self.links();
         if pos == 0 {
             let h = Header {
-                op: Op::Broadcast as u8,
+                op: Op::Broadcast,
                 step: 0,
                 seq,
                 len: buf.len() as u64,
             };
             return send_message(r, next, h, buf, timeout);
         }
-        let h = read_header(r, prev, timeout)?;
+        let h = read_header(r, prev, Op::Broadcast, timeout)?;
         let expect = Header {
-            op: Op::Broadcast as u8,
+            op: Op::Broadcast,
             step: 0,
             seq,
             len: h.len,
@@ -358,13 +372,13 @@ impl HostCollective {
             let send_k = (r + n - step) % n;
             let recv_k = (r + 2 * n - step - 1) % n;
             let h = Header {
-                op: Op::Gather as u8,
+                op: Op::Gather,
                 step: step as u32,
                 seq,
                 len: items[send_k].len() as u64,
             };
             let received = exchange(r, next, prev, h, &items[send_k], timeout, |prev| {
-                let got = read_header(r, prev, timeout)?;
+                let got = read_header(r, prev, Op::Gather, timeout)?;
                 check_header(r, prev.peer, Header { len: got.len, ..h }, got)?;
                 let mut data = vec![0u8; got.len as usize];
                 read_exact(r, prev, &mut data, Op::Gather, timeout)?;
@@ -523,16 +537,11 @@ fn recv_f32(
     timeout: Duration,
     combine: impl Fn(&mut f32, f32),
 ) -> Result<(), DistError> {
-    let got = read_header(rank, prev, timeout)?;
+    let got = read_header(rank, prev, expect.op, timeout)?;
     check_header(rank, prev.peer, expect, got)?;
-    let op = if expect.op == Op::ReduceScatter as u8 {
-        Op::ReduceScatter
-    } else {
-        Op::AllGatherF32
-    };
     for piece in dst.chunks_mut(chunk.len() / 4) {
         let bytes = &mut chunk[..piece.len() * 4];
-        read_exact(rank, prev, bytes, op, timeout)?;
+        read_exact(rank, prev, bytes, expect.op, timeout)?;
         for (acc, b) in piece.iter_mut().zip(bytes.chunks_exact(4)) {
             combine(acc, f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
         }
@@ -553,13 +562,19 @@ fn check_header(rank: usize, peer: usize, expect: Header, got: Header) -> Result
     }
 }
 
-fn read_header(rank: usize, prev: &mut Link, timeout: Duration) -> Result<Header, DistError> {
+/// Reads the next frame header from prev while waiting for a frame of `op` (which a timeout names).
+fn read_header(
+    rank: usize,
+    prev: &mut Link,
+    op: Op,
+    timeout: Duration,
+) -> Result<Header, DistError> {
     let mut b = [0u8; HEADER_LEN];
-    read_exact(rank, prev, &mut b, Op::Hello, timeout)?;
+    read_exact(rank, prev, &mut b, op, timeout)?;
     Header::decode(&b).ok_or_else(|| DistError::Desync {
         rank,
         peer: prev.peer,
-        expected: "a frame header".into(),
+        expected: format!("a {} frame header", op.name()),
         got: format!("bytes {:02x?}", &b[..8]),
     })
 }
@@ -580,16 +595,9 @@ fn write_all(
     rank: usize,
     link: &mut Link,
     buf: &[u8],
-    op: u8,
+    op: Op,
     timeout: Duration,
 ) -> Result<(), DistError> {
-    let op = match op {
-        2 => Op::ReduceScatter,
-        3 => Op::AllGatherF32,
-        4 => Op::Broadcast,
-        5 => Op::Gather,
-        _ => Op::Hello,
-    };
     link.stream
         .write_all(buf)
         .map_err(|e| peer_error(rank, link, op, timeout, e))
@@ -678,7 +686,7 @@ fn connect_next(
     })?;
     let payload = hello_payload(token, rank);
     let h = Header {
-        op: Op::Hello as u8,
+        op: Op::Hello,
         step: 0,
         seq: 0,
         len: payload.len() as u64,
@@ -722,9 +730,9 @@ fn accept_prev(
                     stream,
                 };
                 configure(&link.stream, remaining.min(timeout)).map_err(to_err)?;
-                let ok = read_header(rank, &mut link, timeout)
+                let ok = read_header(rank, &mut link, Op::Hello, timeout)
                     .ok()
-                    .filter(|h| h.op == Op::Hello as u8 && h.len == expected.len() as u64);
+                    .filter(|h| h.op == Op::Hello && h.len == expected.len() as u64);
                 if ok.is_some() {
                     let mut payload = vec![0u8; expected.len()];
                     if read_exact(rank, &mut link, &mut payload, Op::Hello, timeout).is_ok()
@@ -767,7 +775,7 @@ mod tests {
     #[test]
     fn header_round_trips_including_large_lengths() {
         let h = Header {
-            op: 3,
+            op: Op::AllGatherF32,
             step: 7,
             seq: 1 << 40,
             len: (5u64 << 32) + 17,
@@ -776,6 +784,39 @@ mod tests {
         let mut bad = h.encode();
         bad[0] ^= 1;
         assert_eq!(Header::decode(&bad), None);
+        let mut unknown = h.encode();
+        unknown[4] = 9;
+        assert_eq!(Header::decode(&unknown), None);
+    }
+
+    #[test]
+    fn every_op_round_trips_through_its_byte() {
+        for op in Op::ALL {
+            assert_eq!(Op::try_from(op as u8), Ok(op));
+        }
+        assert_eq!(Op::try_from(0), Err(0));
+        assert_eq!(Op::try_from(6), Err(6));
+    }
+
+    #[test]
+    fn a_silent_peer_times_out_naming_the_operation_awaited() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _silent = TcpStream::connect(addr).unwrap();
+        let (stream, _) = listener.accept().unwrap();
+        let timeout = Duration::from_millis(50);
+        configure(&stream, timeout).unwrap();
+        let mut link = Link {
+            peer: 1,
+            addr: addr.to_string(),
+            stream,
+        };
+        let err = read_header(0, &mut link, Op::ReduceScatter, timeout).unwrap_err();
+        assert!(
+            matches!(err, DistError::PeerTimeout { op, .. } if op == "all_reduce (reduce-scatter)"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("all_reduce"), "{err}");
     }
 
     #[test]

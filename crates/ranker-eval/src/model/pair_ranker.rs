@@ -24,7 +24,8 @@ use crate::scorer::{PairRef, PairScorer};
 /// they share a batch) whatever the batching, and are not recomputed.
 ///
 /// The per-batch length budget of the reference's collator (`candidate_maxlength + (source_maxlength −
-/// longest source in the batch) / 2`, spec §8 quirk 3) is computed per item here, so an item's tokens do not
+/// longest source in the batch) / 2`, `CrossCompareCollator` in
+/// <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/collator.py>) is computed per item here, so an item's tokens do not
 /// depend on which items share its batch, shard or world size. Padding can still change float summation order;
 /// results agree across batchings within float noise.
 ///

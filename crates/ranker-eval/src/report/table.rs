@@ -1,4 +1,5 @@
-//! The console table, in the layout of the paper's Table 2 (spec §4.3) and its correlation table (§4.4).
+//! The console table, in the layout of the paper's Table 2 and its correlation table
+//! (LLM-Blender, arXiv 2306.02561).
 
 use super::build::{Report, RowCategory};
 

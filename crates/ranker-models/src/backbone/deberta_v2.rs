@@ -463,6 +463,8 @@ pub struct RelativeAttentionInput<B: Backend> {
     ///
     /// Shape `[width, hidden]`.
     pub embeddings: Tensor<B, 2>,
+    /// The row of the full relative-embedding table that `embeddings` starts at (keys dropout).
+    pub first_row: usize,
     /// Flat c2p gather index into a `[seq, width]` product, `[seq·seq]`.
     pub c2p_index: Tensor<B, 1, Int>,
     /// Flat p2c gather index into a `[seq, width]` product, `[seq·seq]`.
@@ -643,7 +645,9 @@ impl<B: Backend> DisentangledSelfAttention<B> {
         let mut scores = query.clone().matmul(key.clone().swap_dims(2, 3));
         if self.relative_attention && (self.c2p || self.p2c) {
             let relative = relative.expect("relative attention needs the relative embeddings");
-            let rel = self.pos_dropout.forward(relative.embeddings.clone());
+            let rel = self
+                .pos_dropout
+                .forward_shared(relative.embeddings.clone(), relative.first_row);
             let width = rel.dims()[0];
             // [width, hidden] → [1, heads, head_dim, width], ready to be a matmul's right side.
             let position_heads = |x: Tensor<B, 2>| {
@@ -894,6 +898,7 @@ impl<B: Backend> DebertaV2Encoder<B> {
         };
         Some(RelativeAttentionInput {
             embeddings,
+            first_row: index.first_row,
             c2p_index: to_tensor(&index.c2p),
             p2c_index: to_tensor(&index.p2c),
         })

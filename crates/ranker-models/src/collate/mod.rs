@@ -1,4 +1,5 @@
-//! Tokenization and batch layout for each ranker, exactly as the reference collators (spec §2.1–§2.3, §5).
+//! Tokenization and batch layout for each ranker, exactly as the reference collators
+//! (<https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/collator.py>).
 //!
 //! Collation produces plain arrays ([`TokenMatrix`]: ids + mask + shape) so that callers can pack rows from
 //! many items before anything touches a device; [`TokenMatrix::to_tensors`] makes the burn tensors.

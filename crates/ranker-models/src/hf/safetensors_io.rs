@@ -104,6 +104,7 @@ pub fn read_safetensors_filtered(
     let file = File::open(path).map_err(io_err)?;
     // SAFETY: the map is read-only and dropped before this function returns; a concurrent writer
     // truncating the file could fault the read, which is why our own writes go through a rename.
+    #[allow(unsafe_code)]
     let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
     let tensors = SafeTensors::deserialize(&mmap).map_err(|source| LoadError::Safetensors {
         path: path.to_path_buf(),

@@ -96,15 +96,26 @@ pub fn batch_input(
     input
 }
 
-/// Largest absolute difference between two float tensors' values.
+/// Largest absolute difference between two float tensors' values (shapes must match).
 pub fn max_abs_diff(a: &TensorData, b: &TensorData) -> f32 {
     assert_eq!(a.shape, b.shape);
-    let a = a.to_vec::<f32>().unwrap();
-    let b = b.to_vec::<f32>().unwrap();
+    max_abs_diff_f32(&a.to_vec::<f32>().unwrap(), &b.to_vec::<f32>().unwrap())
+}
+
+/// The largest `|a[i] − b[i]|`: NaN when either side holds a NaN (so `diff <= tol` fails), and a
+/// panic when the lengths differ.
+pub fn max_abs_diff_f32(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "compared vectors differ in length");
     a.iter()
-        .zip(&b)
+        .zip(b)
         .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+        .fold(0.0f32, |worst, d| {
+            if worst.is_nan() || d.is_nan() {
+                f32::NAN
+            } else {
+                worst.max(d)
+            }
+        })
 }
 
 /// `backbone`'s last hidden state on every fixture batch of `model`, compared with transformers'.

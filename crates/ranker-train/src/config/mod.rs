@@ -5,6 +5,10 @@ mod load;
 mod schema;
 mod validate;
 
-pub use error::*;
-pub use load::*;
-pub use schema::*;
+pub use error::ConfigError;
+pub use load::Override;
+pub use schema::{
+    Aggregation, BackboneInit, BackboneKind, BackboneSection, Config, DataConfig, DistBackend,
+    DistConfig, EvalConfig, EvalMode, EvalSplit, LossKind, ModelConfig, OptimizerKind, Precision,
+    RankerKind, RunConfig, SamplingConfig, SamplingMode, ScheduleKind, Task, TrainConfig,
+};

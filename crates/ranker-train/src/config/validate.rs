@@ -5,7 +5,7 @@ use std::path::Path;
 use super::{Config, ConfigError, LossKind, RankerKind, SamplingMode};
 
 impl RankerKind {
-    /// The reference script's loss for this ranker (spec §7.1).
+    /// The reference script's loss for this ranker (`train_ranker.py`, <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/train_ranker.py>).
     pub fn default_loss(self) -> LossKind {
         match self {
             RankerKind::PairRanker => LossKind::Instructgpt,

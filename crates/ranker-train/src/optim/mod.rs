@@ -6,7 +6,7 @@ mod params;
 mod rules;
 mod schedule;
 
-pub use optimizer::*;
-pub use params::*;
-pub use rules::*;
-pub use schedule::*;
+pub use optimizer::{Optimizer, OptimizerRule, OptimizerStateError};
+pub use params::{ParamEntry, ParamTable};
+pub use rules::{Adafactor, AdafactorState, AdamState, AdamW};
+pub use schedule::LrSchedule;

@@ -1,5 +1,5 @@
-//! What SummaReranker and SimCLS training share: the candidate sub-sampling of `model.sampling` (spec §2.2,
-//! §2.3), its seeding, and the rectangle the listwise models need.
+//! What SummaReranker and SimCLS training share: the candidate sub-sampling of `model.sampling`
+//! (`sub_sampling`, <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>), its seeding, and the rectangle the listwise models need.
 //!
 //! The listwise losses have batch-level terms (SummaReranker's MoE load-balancing loss, SimCLS's `uniform`
 //! order shared by a micro-batch), so splitting a global batch over ranks or micro-steps changes them slightly:
@@ -76,6 +76,24 @@ pub(crate) fn sample_candidates(
         .collect();
     same_count(&drawn, ("draws", "training candidates"), ranker)?;
     Ok(selected)
+}
+
+/// The dropout row keys of a listwise micro-batch: one per example, one per drawn candidate
+/// (keyed by the candidate's index in its example).
+pub(crate) fn listwise_row_keys(
+    examples: &[(usize, &Example)],
+    selected: &[Vec<usize>],
+) -> (Vec<u64>, Vec<u64>) {
+    let example_keys = examples
+        .iter()
+        .map(|&(i, _)| super::row_key(i, 0))
+        .collect();
+    let candidate_keys = examples
+        .iter()
+        .zip(selected)
+        .flat_map(|(&(i, _), picked)| picked.iter().map(move |&c| super::row_key(i, c + 1)))
+        .collect();
+    (example_keys, candidate_keys)
 }
 
 /// Fails, naming the first example that differs, unless the counts of `(index, example, count)` agree.

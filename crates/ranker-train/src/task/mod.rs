@@ -29,6 +29,17 @@ pub(crate) use summa_reranker::SummaTask;
 /// its share of the units of the whole optimiser step over all ranks.
 pub(crate) trait Prepared {
     fn units(&self) -> usize;
+
+    /// The global identity of every row the model's dropout layers see, one set per kind of batch
+    /// row (pairs; examples × candidates; examples): a key names the example (its index in the
+    /// training set) and the pair or candidate, never the rank or the position in the micro-batch,
+    /// so dropout masks do not depend on how the global batch is split.
+    fn dropout_rows(&self) -> Vec<Vec<u64>>;
+}
+
+/// The dropout key of row `sub` (pair or candidate number) of training example `example`.
+pub(crate) fn row_key(example: usize, sub: usize) -> u64 {
+    crate::batches::mix(example as u64, sub as u64)
 }
 
 /// One ranker architecture as the training loop sees it.

@@ -1,4 +1,4 @@
-//! PairRanker training (spec §2.1): per-example pair sub-sampling with the 50 % swap, the three-segment
+//! PairRanker training (`CrossCompareReranker`, <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>): per-example pair sub-sampling with the 50 % swap, the three-segment
 //! pair layout, instructgpt / BCE / MSE losses, bubble selection on the dev set.
 
 use std::path::Path;
@@ -23,7 +23,7 @@ use ranker_models::loss::PairLoss;
 use ranker_models::ranker::{PairInput, PairRanker, PairRankerConfig};
 use ranker_models::BackboneConfig;
 
-use super::{BackboneSetup, Prepared, RankerTask};
+use super::{row_key, BackboneSetup, Prepared, RankerTask};
 use crate::config::{Config, LossKind, SamplingMode};
 use crate::error::TrainError;
 
@@ -40,6 +40,8 @@ pub(crate) struct PairTask {
 
 pub(crate) struct PairMicro {
     batch: PairBatch,
+    /// Per pair: [`row_key`] of its example and its number among the example's pairs.
+    row_keys: Vec<u64>,
     left_scores: Vec<f32>,
     right_scores: Vec<f32>,
     n_tasks: usize,
@@ -48,6 +50,10 @@ pub(crate) struct PairMicro {
 impl Prepared for PairMicro {
     fn units(&self) -> usize {
         self.batch.len()
+    }
+
+    fn dropout_rows(&self) -> Vec<Vec<u64>> {
+        vec![self.row_keys.clone()]
     }
 }
 
@@ -171,6 +177,7 @@ impl<B: AutodiffBackend> RankerTask<B> for PairTask {
         let mut pairs = Vec::new();
         let mut left_scores = Vec::new();
         let mut right_scores = Vec::new();
+        let mut row_keys = Vec::new();
         for (item, (index, example)) in examples.iter().enumerate() {
             let offset = collated.candidate_offsets[item];
             // HEAD dedups candidates whose token rows are identical.
@@ -178,7 +185,13 @@ impl<B: AutodiffBackend> RankerTask<B> for PairTask {
                 .map(|c| collated.candidates.row_ids(offset + c))
                 .collect();
             let mut rng = ChaCha8Rng::seed_from_u64(example_seed(*index));
-            for pair in self.sampler.sample(&example.scores, &keys, &mut rng) {
+            for (number, pair) in self
+                .sampler
+                .sample(&example.scores, &keys, &mut rng)
+                .into_iter()
+                .enumerate()
+            {
+                row_keys.push(row_key(*index, number));
                 pairs.push(CandidatePair {
                     item,
                     left: pair.left,
@@ -191,6 +204,7 @@ impl<B: AutodiffBackend> RankerTask<B> for PairTask {
         let batch = self.collator.pairs(&collated, &pairs)?;
         Ok(PairMicro {
             batch,
+            row_keys,
             left_scores,
             right_scores,
             n_tasks: self.n_tasks,

@@ -1,4 +1,4 @@
-//! SimCLS training (spec §2.3): candidate sub-sampling (`uniform`, ratio 0.3, by default), source / reference /
+//! SimCLS training (`DualReranker`, <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>): candidate sub-sampling (`uniform`, ratio 0.3, by default), source / reference /
 //! candidates encoded separately by the shared encoder, the SimCLS margin loss on `S = Σ_tasks scores`,
 //! selection by the highest cosine similarity on the dev set.
 
@@ -17,7 +17,7 @@ use ranker_models::collate::{DualBatch, DualCollator, RankText, TextEncoder, Tok
 use ranker_models::ranker::{DualInput, SimCls};
 use ranker_models::BackboneConfig;
 
-use super::listwise::{candidate_sampling, sample_candidates};
+use super::listwise::{candidate_sampling, listwise_row_keys, sample_candidates};
 use super::{BackboneSetup, Prepared, RankerTask};
 use crate::config::Config;
 use crate::error::TrainError;
@@ -31,6 +31,9 @@ pub(crate) struct SimClsTask {
 }
 
 pub(crate) struct SimClsMicro {
+    /// [`row_key`]s of the examples and of their drawn candidates (example-major).
+    example_keys: Vec<u64>,
+    candidate_keys: Vec<u64>,
     /// Sources, references and the drawn candidates.
     batch: DualBatch,
     /// `[examples, drawn]`: each drawn candidate's score summed over the metrics.
@@ -40,6 +43,10 @@ pub(crate) struct SimClsMicro {
 impl Prepared for SimClsMicro {
     fn units(&self) -> usize {
         self.batch.source.rows
+    }
+
+    fn dropout_rows(&self) -> Vec<Vec<u64>> {
+        vec![self.candidate_keys.clone(), self.example_keys.clone()]
     }
 }
 
@@ -134,7 +141,10 @@ impl<B: AutodiffBackend> RankerTask<B> for SimClsTask {
             });
         }
         let targets: Vec<&str> = examples.iter().map(|(_, e)| e.target.as_str()).collect();
+        let (example_keys, candidate_keys) = listwise_row_keys(examples, &selected);
         Ok(SimClsMicro {
+            example_keys,
+            candidate_keys,
             batch: self.collator.collate(&texts, Some(&targets))?,
             total_scores,
         })

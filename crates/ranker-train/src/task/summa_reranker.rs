@@ -1,4 +1,4 @@
-//! SummaReranker training (spec §2.2): best-candidate labels over all candidates, candidate sub-sampling
+//! SummaReranker training (`SummaReranker`, <https://github.com/yuchenlin/LLM-Blender/blob/2a67366/llm_blender/pair_ranker/ranker.py>): best-candidate labels over all candidates, candidate sub-sampling
 //! (`top_bottom` by default), `source + SEP + candidate` rows, the `MoE_BCE` loss with the MoE's auxiliary
 //! loss, selection by the best score on the dev set.
 
@@ -19,7 +19,7 @@ use ranker_models::collate::{RankText, ScrBatch, ScrCollator, TextEncoder, Token
 use ranker_models::ranker::{SummaInput, SummaReranker, SummaRerankerConfig};
 use ranker_models::BackboneConfig;
 
-use super::listwise::{candidate_sampling, sample_candidates};
+use super::listwise::{candidate_sampling, listwise_row_keys, sample_candidates};
 use super::{BackboneSetup, Prepared, RankerTask};
 use crate::config::Config;
 use crate::error::TrainError;
@@ -34,6 +34,9 @@ pub(crate) struct SummaTask {
 }
 
 pub(crate) struct SummaMicro {
+    /// [`row_key`]s of the examples and of their drawn candidates (example-major).
+    example_keys: Vec<u64>,
+    candidate_keys: Vec<u64>,
     /// The drawn candidates' rows, `[examples · drawn, …]`.
     batch: ScrBatch,
     /// `[examples, drawn, n_tasks]` labels of the drawn candidates, computed over all candidates.
@@ -44,6 +47,10 @@ pub(crate) struct SummaMicro {
 impl Prepared for SummaMicro {
     fn units(&self) -> usize {
         self.batch.n_items
+    }
+
+    fn dropout_rows(&self) -> Vec<Vec<u64>> {
+        vec![self.candidate_keys.clone(), self.example_keys.clone()]
     }
 }
 
@@ -163,7 +170,10 @@ impl<B: AutodiffBackend> RankerTask<B> for SummaTask {
                     .collect(),
             });
         }
+        let (example_keys, candidate_keys) = listwise_row_keys(examples, &selected);
         Ok(SummaMicro {
+            example_keys,
+            candidate_keys,
             batch: self.collator.collate(&texts)?,
             labels,
             n_tasks: self.n_tasks,

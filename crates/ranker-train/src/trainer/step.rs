@@ -16,6 +16,9 @@ use crate::error::TrainError;
 use crate::metrics_log::StepRecord;
 use crate::task::{Prepared, RankerTask};
 
+/// Separates the dropout seeds from the other streams derived from `run.seed`.
+const DROPOUT_STREAM: u64 = 0x6472_6f70; // "drop"
+
 /// What one optimiser step produced.
 pub(super) struct StepOutcome {
     /// The step's record (loss, learning rate, gradient norm, throughput).
@@ -142,14 +145,18 @@ where
         global_units: f64,
         gradient: &mut LocalGradient<B>,
     ) {
-        // Dropout and gate noise: a fresh, reproducible stream per rank and micro-step.
+        // Host dropout masks: keyed by the step and each row's global identity (example, pair or
+        // candidate), not by the rank or micro-batch, so N ranks × batch b draw what 1 rank × batch
+        // N·b draws. The backend's RNG (SummaReranker's gate noise, dropout on CUDA): a fresh,
+        // reproducible stream per rank and micro-step.
+        let seed = self.config.run.seed;
+        let step_seed = mix(mix(seed, DROPOUT_STREAM), self.steps_done);
+        ranker_models::dropout::seed_dropout_rows(step_seed, micro.dropout_rows());
         let micro_index = self.steps_done * self.config.train.grad_accum as u64 + m as u64;
-        let micro_seed = mix(
-            mix(self.config.run.seed, self.plan.rank as u64 + 1),
-            micro_index,
+        B::seed(
+            self.device,
+            mix(mix(seed, self.plan.rank as u64 + 1), micro_index),
         );
-        B::seed(self.device, micro_seed);
-        ranker_models::dropout::seed_dropout(micro_seed);
         let model = self.model();
         let loss = self.task.loss(model, micro, self.device);
         let scaled = loss.mul_scalar(micro.units() as f64 / global_units);
