@@ -69,8 +69,10 @@ fn batching_does_not_change_outputs() {
         for (i, (a, b)) in one_by_one.iter().zip(&batched).enumerate() {
             assert_eq!(a.input_ids, b.input_ids, "{model} input {i}");
             for (ra, rb) in a.last_hidden_state.iter().zip(&b.last_hidden_state) {
+                // T5's fixture states are larger (initializer_factor 4), so its float noise is too.
+                let tolerance = if model.contains("t5") { 3e-5 } else { 1e-5 };
                 for (x, y) in ra.iter().zip(rb) {
-                    assert!((x - y).abs() <= 1e-5, "{model} input {i}: {x} vs {y}");
+                    assert!((x - y).abs() <= tolerance, "{model} input {i}: {x} vs {y}");
                 }
             }
         }
