@@ -16,7 +16,14 @@ fn fixtures() -> PathBuf {
     common::repo().join("tests/fixtures")
 }
 
-const MODEL_ARGS: [&str; 4] = ["--source-max-len", "128", "--candidate-max-len", "64"];
+const MODEL_ARGS: [&str; 6] = [
+    "--source-max-len",
+    "128",
+    "--candidate-max-len",
+    "64",
+    "--base-model",
+    "tests/fixtures/rankers/base",
+];
 
 struct Server {
     child: Child,
