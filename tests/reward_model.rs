@@ -25,7 +25,12 @@ fn blender() -> Value {
 }
 
 /// Runs `ranker ARGS --model MODEL …` with `stdin`; the output lines, stderr and success.
-fn ranker_on(model: &Path, extra: &[&str], args: &[&str], stdin: &str) -> (Vec<Value>, String, bool) {
+fn ranker_on(
+    model: &Path,
+    extra: &[&str],
+    args: &[&str],
+    stdin: &str,
+) -> (Vec<Value>, String, bool) {
     let mut child = Command::new(common::bin("ranker"))
         .args(["-q"])
         .args(args)
@@ -80,11 +85,19 @@ fn jsonl(lines: impl IntoIterator<Item = Value>) -> String {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn ints(v: &Value) -> Vec<u64> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect()
 }
 
 fn assert_close(found: &[f64], expected: &[f64], what: &str) {
@@ -128,11 +141,29 @@ fn collation_keeps_text_exactly_as_the_reference() {
             }])
             .unwrap();
         let want = &case["collated"];
-        let source_tokens: Vec<u64> = collated.source.row_tokens(0).iter().map(|&t| t.into()).collect();
-        assert_eq!(source_tokens, ints(&want["source"]), "item {i} source {source:?}");
+        let source_tokens: Vec<u64> = collated
+            .source
+            .row_tokens(0)
+            .iter()
+            .map(|&t| t.into())
+            .collect();
+        assert_eq!(
+            source_tokens,
+            ints(&want["source"]),
+            "item {i} source {source:?}"
+        );
         for (c, text) in candidates.iter().enumerate() {
-            let tokens: Vec<u64> = collated.candidates.row_tokens(c).iter().map(|&t| t.into()).collect();
-            assert_eq!(tokens, ints(&want["candidates"][c]), "item {i} candidate {c} {text:?}");
+            let tokens: Vec<u64> = collated
+                .candidates
+                .row_tokens(c)
+                .iter()
+                .map(|&t| t.into())
+                .collect();
+            assert_eq!(
+                tokens,
+                ints(&want["candidates"][c]),
+                "item {i} candidate {c} {text:?}"
+            );
         }
     }
 }
@@ -144,7 +175,11 @@ fn rank_matches_blender_rank() {
     let lines = ok(&["rank"], &rank_lines(cases));
     assert_eq!(lines.len(), cases.len());
     for (i, (line, case)) in lines.iter().zip(cases).enumerate() {
-        assert_close(&floats(&line["scores"]), &floats(&case["scores"]), &format!("item {i} scores"));
+        assert_close(
+            &floats(&line["scores"]),
+            &floats(&case["scores"]),
+            &format!("item {i} scores"),
+        );
         assert_eq!(ints(&line["ranks"]), ints(&case["ranks"]), "item {i} ranks");
     }
 }
@@ -157,7 +192,12 @@ fn batch_size_does_not_change_results() {
     let single = ok(&["rank", "--batch-size", "1"], &rank_lines(cases));
     let one_by_one: Vec<Value> = cases
         .iter()
-        .flat_map(|c| ok(&["rank", "--batch-size", "1"], &rank_lines(std::slice::from_ref(c))))
+        .flat_map(|c| {
+            ok(
+                &["rank", "--batch-size", "1"],
+                &rank_lines(std::slice::from_ref(c)),
+            )
+        })
         .collect();
     assert_eq!(packed.len(), cases.len());
     for (i, ((p, s), o)) in packed.iter().zip(&single).zip(&one_by_one).enumerate() {
@@ -183,10 +223,17 @@ fn compare_matches_blender_compare_in_every_order() {
     for (order, mode) in [("both", "[A,B]+[B,A]"), ("ab", "[A,B]"), ("ba", "[B,A]")] {
         let lines = ok(&["compare", "--order", order], &input);
         let logits: Vec<f64> = lines.iter().map(|l| l["logit"].as_f64().unwrap()).collect();
-        let want: Vec<f64> = cases.iter().map(|c| c["compare"][mode].as_f64().unwrap()).collect();
+        let want: Vec<f64> = cases
+            .iter()
+            .map(|c| c["compare"][mode].as_f64().unwrap())
+            .collect();
         assert_close(&logits, &want, &format!("compare --order {order}"));
         for (line, logit) in lines.iter().zip(&logits) {
-            let a_better = if order == "ba" { *logit < 0.0 } else { *logit > 0.0 };
+            let a_better = if order == "ba" {
+                *logit < 0.0
+            } else {
+                *logit > 0.0
+            };
             assert_eq!(line["a_better"], a_better, "{order}: {line}");
         }
     }
@@ -196,21 +243,31 @@ fn compare_matches_blender_compare_in_every_order() {
 fn compare_conversations_matches_blender() {
     let expected = blender();
     let cases = expected["conversations"].as_array().unwrap();
-    let input = jsonl(cases.iter().map(|c| {
-        json!({"conversation_a": c["conversation_a"], "conversation_b": c["conversation_b"]})
-    }));
+    let input = jsonl(cases.iter().map(
+        |c| json!({"conversation_a": c["conversation_a"], "conversation_b": c["conversation_b"]}),
+    ));
     for (order, mode) in [("both", "[A,B]+[B,A]"), ("ab", "[A,B]"), ("ba", "[B,A]")] {
         let lines = ok(&["compare-conversations", "--order", order], &input);
         let logits: Vec<f64> = lines.iter().map(|l| l["logit"].as_f64().unwrap()).collect();
-        let want: Vec<f64> = cases.iter().map(|c| c["compare"][mode].as_f64().unwrap()).collect();
-        assert_close(&logits, &want, &format!("compare-conversations --order {order}"));
+        let want: Vec<f64> = cases
+            .iter()
+            .map(|c| c["compare"][mode].as_f64().unwrap())
+            .collect();
+        assert_close(
+            &logits,
+            &want,
+            &format!("compare-conversations --order {order}"),
+        );
     }
     let (_, err, ok) = ranker(
         &["compare-conversations"],
         r#"{"conversation_a": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "conversation_b": [{"role": "user", "content": "other"}, {"role": "assistant", "content": "b"}]}"#,
     );
     assert!(!ok);
-    assert!(err.contains("item 0") && err.contains("conversation_b[0].content"), "{err}");
+    assert!(
+        err.contains("item 0") && err.contains("conversation_b[0].content"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -224,7 +281,11 @@ fn best_and_worst_of_n_match_blender_in_both_modes() {
             assert_eq!(lines.len(), cases.len());
             for (i, (line, case)) in lines.iter().zip(cases).enumerate() {
                 let order = ints(&case[key][mode]);
-                assert_eq!(ints(&line["order"]), order, "{command} --mode {mode}, item {i}");
+                assert_eq!(
+                    ints(&line["order"]),
+                    order,
+                    "{command} --mode {mode}, item {i}"
+                );
                 assert_eq!(line["best"].as_u64().unwrap(), order[0]);
                 assert_eq!(line["candidate"], case["candidates"][order[0] as usize]);
             }
@@ -233,7 +294,10 @@ fn best_and_worst_of_n_match_blender_in_both_modes() {
     // `--worst` is the same as worst-of-n.
     let worst = ok(&["best-of-n", "--worst", "--mode", "full"], &input);
     for (line, case) in worst.iter().zip(cases) {
-        assert_eq!(line["best"].as_u64().unwrap(), ints(&case["worst_of_n"]["full"])[0]);
+        assert_eq!(
+            line["best"].as_u64().unwrap(),
+            ints(&case["worst_of_n"]["full"])[0]
+        );
         assert!(line.get("order").is_none());
     }
 }
@@ -242,8 +306,10 @@ fn best_and_worst_of_n_match_blender_in_both_modes() {
 fn rank_with_ref_rewards_beating_the_reference() {
     let expected = blender();
     let case = &expected["items"][0];
-    let input = jsonl([json!({"input": case["input"], "candidates": case["candidates"],
-                              "reference": case["candidates"][1]})]);
+    let input = jsonl([
+        json!({"input": case["input"], "candidates": case["candidates"],
+                              "reference": case["candidates"][1]}),
+    ]);
     let rewards = ok(&["rank-with-ref"], &input);
     let compared = ok(
         &["compare"],
@@ -254,16 +320,29 @@ fn rank_with_ref_rewards_beating_the_reference() {
     );
     // score(c) = −(M(ref, c) − M(c, ref)) = −compare(ref, c)
     let scores = floats(&rewards[0]["scores"]);
-    let want: Vec<f64> = compared.iter().map(|l| -l["logit"].as_f64().unwrap()).collect();
+    let want: Vec<f64> = compared
+        .iter()
+        .map(|l| -l["logit"].as_f64().unwrap())
+        .collect();
     assert_close(&scores, &want, "rank-with-ref");
     assert_eq!(scores[1], 0.0, "the reference against itself");
 }
 
 /// A reference-layout checkpoint directory: `config.json` = RankerConfig, the weights, no tokenizer (it comes from
 /// `--base-model`).
-fn listwise_checkpoint(dir: &Path, ranker_type: &str, weights: &str, weights_name: &str, n_tasks: u64) {
+fn listwise_checkpoint(
+    dir: &Path,
+    ranker_type: &str,
+    weights: &str,
+    weights_name: &str,
+    n_tasks: u64,
+) {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::copy(fixtures().join("rankers").join(weights), dir.join(weights_name)).unwrap();
+    std::fs::copy(
+        fixtures().join("rankers").join(weights),
+        dir.join(weights_name),
+    )
+    .unwrap();
     let config = json!({"ranker_type": ranker_type, "model_type": "deberta", "model_name": "deberta-v3-tiny",
                         "source_maxlength": 24, "candidate_maxlength": 16, "n_tasks": n_tasks});
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
@@ -272,9 +351,13 @@ fn listwise_checkpoint(dir: &Path, ranker_type: &str, weights: &str, weights_nam
 fn collate_items() -> String {
     let text = std::fs::read_to_string(fixtures().join("rankers/collate.json")).unwrap();
     let collate: Value = serde_json::from_str(&text).unwrap();
-    jsonl(collate["items"].as_array().unwrap().iter().map(|item| {
-        json!({"input": item["source"], "candidates": item["candidates"]})
-    }))
+    jsonl(
+        collate["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| json!({"input": item["source"], "candidates": item["candidates"]})),
+    )
 }
 
 #[test]
@@ -282,8 +365,22 @@ fn listwise_checkpoints_rank_and_select() {
     let tmp = tempfile::tempdir().unwrap();
     // Scores from tests/fixtures/make_ranker_fixtures.py (its PyTorch transcription of SummaReranker / SimCLS).
     for (ranker_type, weights, name, n_tasks, fixture, key) in [
-        ("summareranker", "summa_reranker.safetensors", "model.safetensors", 2, "summa_reranker.json", "/eval/score"),
-        ("dual", "simcls.bin", "pytorch_model.bin", 1, "simcls.json", "/sim"),
+        (
+            "summareranker",
+            "summa_reranker.safetensors",
+            "model.safetensors",
+            2,
+            "summa_reranker.json",
+            "/eval/score",
+        ),
+        (
+            "dual",
+            "simcls.bin",
+            "pytorch_model.bin",
+            1,
+            "simcls.json",
+            "/sim",
+        ),
     ] {
         let dir = tmp.path().join(ranker_type);
         listwise_checkpoint(&dir, ranker_type, weights, name, n_tasks);
@@ -295,12 +392,17 @@ fn listwise_checkpoints_rank_and_select() {
         let mut best = Vec::new();
         for (i, line) in lines.iter().enumerate() {
             let want = floats(&expected.pointer(key).unwrap()[i]);
-            assert_close(&floats(&line["scores"]), &want, &format!("{ranker_type} item {i}"));
+            assert_close(
+                &floats(&line["scores"]),
+                &want,
+                &format!("{ranker_type} item {i}"),
+            );
             let top = (0..want.len()).fold(0, |b, c| if want[c] > want[b] { c } else { b });
             best.push(top as u64);
         }
         for mode in ["full", "bubble"] {
-            let (chosen, err, ok) = ranker_on(&dir, &[], &["best-of-n", "--mode", mode], &collate_items());
+            let (chosen, err, ok) =
+                ranker_on(&dir, &[], &["best-of-n", "--mode", mode], &collate_items());
             assert!(ok, "{ranker_type}: {err}");
             let chosen: Vec<u64> = chosen.iter().map(|l| l["best"].as_u64().unwrap()).collect();
             assert_eq!(chosen, best, "{ranker_type} best-of-n --mode {mode}");
@@ -311,7 +413,10 @@ fn listwise_checkpoints_rank_and_select() {
             &["compare", "--order", "ab"],
             r#"{"input": "q", "candidate_a": "a", "candidate_b": "b"}"#,
         );
-        assert!(!ok && err.contains("needs a pairranker checkpoint"), "{err}");
+        assert!(
+            !ok && err.contains("needs a pairranker checkpoint"),
+            "{err}"
+        );
     }
 }
 
@@ -328,7 +433,10 @@ fn a_bad_line_is_named() {
         "{\"input\": \"a\", \"candidates\": [\"only one\"]}\n",
     );
     assert!(!ok);
-    assert!(err.contains("item 0") && err.contains("at least 2"), "{err}");
+    assert!(
+        err.contains("item 0") && err.contains("at least 2"),
+        "{err}"
+    );
     let (_, err, ok) = ranker(&["rank", "--device", "cuda"], "");
     assert!(!ok && err.contains("--device cuda"), "{err}");
     let (_, err, ok) = ranker(&["rank", "--precision", "bf16"], "");

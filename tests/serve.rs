@@ -16,7 +16,14 @@ fn fixtures() -> PathBuf {
     common::repo().join("tests/fixtures")
 }
 
-const MODEL_ARGS: [&str; 4] = ["--source-max-len", "128", "--candidate-max-len", "64"];
+const MODEL_ARGS: [&str; 6] = [
+    "--source-max-len",
+    "128",
+    "--candidate-max-len",
+    "64",
+    "--base-model",
+    "tests/fixtures/rankers/base",
+];
 
 struct Server {
     child: Child,
@@ -94,7 +101,9 @@ impl Response {
 /// One HTTP/1.1 request on its own connection.
 fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         body.len()
@@ -109,9 +118,18 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &s
     // The server may answer (413) and close before reading the whole body; what was answered is in `raw`.
     let _ = stream.read_to_end(&mut raw);
     let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{text:?}"));
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{text:?}"));
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
@@ -168,7 +186,12 @@ fn cli(args: &[&str], lines: &[Value]) -> Vec<Value> {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout)
@@ -181,8 +204,12 @@ fn cli(args: &[&str], lines: &[Value]) -> Vec<Value> {
 /// Equal up to float noise of padding (an item's tokens never depend on its batch).
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() <= 1e-6,
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Number(x), Value::Number(y)) => {
+            (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() <= 1e-6
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
@@ -191,7 +218,10 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 fn assert_same(found: &Value, expected: &Value, what: &str) {
-    assert!(same(found, expected), "{what}: server {found} vs CLI {expected}");
+    assert!(
+        same(found, expected),
+        "{what}: server {found} vs CLI {expected}"
+    );
 }
 
 #[test]
@@ -201,10 +231,26 @@ fn answers_equal_the_cli() {
     let cases: [(&str, &[&str], Vec<Value>); 6] = [
         ("/rank", &["rank"], items.clone()),
         ("/compare", &["compare"], compare_items()),
-        ("/compare?order=ba", &["compare", "--order", "ba"], compare_items()),
-        ("/compare-conversations?order=ab", &["compare-conversations", "--order", "ab"], conversations()),
-        ("/best-of-n?mode=full&return_all=true", &["best-of-n", "--mode", "full", "--return-all"], items.clone()),
-        ("/worst-of-n?return_all=true", &["worst-of-n", "--return-all"], items.clone()),
+        (
+            "/compare?order=ba",
+            &["compare", "--order", "ba"],
+            compare_items(),
+        ),
+        (
+            "/compare-conversations?order=ab",
+            &["compare-conversations", "--order", "ab"],
+            conversations(),
+        ),
+        (
+            "/best-of-n?mode=full&return_all=true",
+            &["best-of-n", "--mode", "full", "--return-all"],
+            items.clone(),
+        ),
+        (
+            "/worst-of-n?return_all=true",
+            &["worst-of-n", "--return-all"],
+            items.clone(),
+        ),
     ];
     for (path, args, lines) in cases {
         let expected = cli(args, &lines);
@@ -216,7 +262,10 @@ fn answers_equal_the_cli() {
     }
     let health = server.request("GET", "/health", "");
     assert_eq!(health.status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&health.body).unwrap()["ranker_type"], "pairranker");
+    assert_eq!(
+        serde_json::from_str::<Value>(&health.body).unwrap()["ranker_type"],
+        "pairranker"
+    );
     assert!(server.terminate().success());
 }
 
@@ -243,14 +292,20 @@ fn concurrent_clients_share_batches_and_all_get_their_answers() {
         }
     });
     let metrics = server.request("GET", "/metrics", "").body;
-    assert!(metrics.contains("ranker_requests_total{endpoint=\"/rank\"} 640\n"), "{metrics}");
+    assert!(
+        metrics.contains("ranker_requests_total{endpoint=\"/rank\"} 640\n"),
+        "{metrics}"
+    );
     let batches: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("ranker_batch_requests_count "))
         .unwrap()
         .parse()
         .unwrap();
-    assert!(batches < 640, "no two requests shared a batch: {batches} batches for 640 requests");
+    assert!(
+        batches < 640,
+        "no two requests shared a batch: {batches} batches for 640 requests"
+    );
     assert!(metrics.contains("# TYPE ranker_request_duration_seconds histogram"));
     assert!(server.terminate().success());
 }
@@ -260,28 +315,81 @@ fn bad_input_is_answered_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "s3cret\n").unwrap();
-    let server = Server::start(&["--max-body-bytes", "4000", "--token-file", token_file.to_str().unwrap()]);
+    let server = Server::start(&[
+        "--max-body-bytes",
+        "4000",
+        "--token-file",
+        token_file.to_str().unwrap(),
+    ]);
     let auth = [("Authorization", "Bearer s3cret")];
     let post = |path: &str, body: &str| http(&server.addr, "POST", path, &auth, body);
     let cases = [
         ("/rank", "{\"input\": ", 400, "body: malformed JSON"),
         ("/rank", "[]", 400, "body: an empty list"),
-        ("/rank", r#"{"input": "q"}"#, 400, "missing field `candidates`"),
-        ("/rank", r#"{"input": "q", "candidates": ["only"]}"#, 400, "candidates: 1 candidate(s)"),
-        ("/rank", r#"{"input": "q", "candidates": "a, b"}"#, 400, "candidates: invalid type"),
-        ("/rank", r#"[{"input": "q", "candidates": ["a", "b"]}, {"input": 7, "candidates": ["a", "b"]}]"#, 400, "[1].input: invalid type"),
-        ("/rank?mode=full", r#"{"input": "q", "candidates": ["a", "b"]}"#, 400, "query mode: unknown option"),
-        ("/compare", r#"{"input": "q", "candidate_a": "a"}"#, 400, "missing field `candidate_b`"),
-        ("/compare?order=sideways", r#"{"input": "q", "candidate_a": "a", "candidate_b": "b"}"#, 400, "query order"),
-        ("/best-of-n?mode=best", r#"{"input": "q", "candidates": ["a", "b"]}"#, 400, "query mode"),
-        ("/compare-conversations", r#"{"conversation_a": [{"role": "user", "content": "q"}], "conversation_b": []}"#, 400, "conversation_a: 1 turns"),
+        (
+            "/rank",
+            r#"{"input": "q"}"#,
+            400,
+            "missing field `candidates`",
+        ),
+        (
+            "/rank",
+            r#"{"input": "q", "candidates": ["only"]}"#,
+            400,
+            "candidates: 1 candidate(s)",
+        ),
+        (
+            "/rank",
+            r#"{"input": "q", "candidates": "a, b"}"#,
+            400,
+            "candidates: invalid type",
+        ),
+        (
+            "/rank",
+            r#"[{"input": "q", "candidates": ["a", "b"]}, {"input": 7, "candidates": ["a", "b"]}]"#,
+            400,
+            "[1].input: invalid type",
+        ),
+        (
+            "/rank?mode=full",
+            r#"{"input": "q", "candidates": ["a", "b"]}"#,
+            400,
+            "query mode: unknown option",
+        ),
+        (
+            "/compare",
+            r#"{"input": "q", "candidate_a": "a"}"#,
+            400,
+            "missing field `candidate_b`",
+        ),
+        (
+            "/compare?order=sideways",
+            r#"{"input": "q", "candidate_a": "a", "candidate_b": "b"}"#,
+            400,
+            "query order",
+        ),
+        (
+            "/best-of-n?mode=best",
+            r#"{"input": "q", "candidates": ["a", "b"]}"#,
+            400,
+            "query mode",
+        ),
+        (
+            "/compare-conversations",
+            r#"{"conversation_a": [{"role": "user", "content": "q"}], "conversation_b": []}"#,
+            400,
+            "conversation_a: 1 turns",
+        ),
         ("/nowhere", "{}", 404, "no such endpoint"),
     ];
     for (path, body, status, message) in cases {
         let r = post(path, body);
         assert_eq!(r.status, status, "{path} {body}: {}", r.body);
         let error = r.error();
-        assert!(error.starts_with(message) || error.contains(message), "{path} {body}: {error}");
+        assert!(
+            error.starts_with(message) || error.contains(message),
+            "{path} {body}: {error}"
+        );
     }
     let big = json!({"input": "x".repeat(5000), "candidates": ["a", "b"]}).to_string();
     let r = post("/rank", &big);
@@ -290,20 +398,40 @@ fn bad_input_is_answered_and_the_server_keeps_serving() {
     // The token: missing or wrong is 401; /health needs none.
     let body = r#"{"input": "q", "candidates": ["a", "b"]}"#;
     assert_eq!(server.request("POST", "/rank", body).status, 401);
-    assert_eq!(http(&server.addr, "POST", "/rank", &[("Authorization", "Bearer nope")], body).status, 401);
+    assert_eq!(
+        http(
+            &server.addr,
+            "POST",
+            "/rank",
+            &[("Authorization", "Bearer nope")],
+            body
+        )
+        .status,
+        401
+    );
     assert_eq!(server.request("GET", "/metrics", "").status, 401);
     assert_eq!(server.request("GET", "/health", "").status, 200);
     // Still serving.
     let r = post("/rank", body);
     assert_eq!(r.status, 200, "{}", r.body);
     let metrics = http(&server.addr, "GET", "/metrics", &auth, "").body;
-    assert!(metrics.contains("ranker_errors_total{endpoint=\"/rank\",status=\"400\"} 7\n"), "{metrics}");
+    assert!(
+        metrics.contains("ranker_errors_total{endpoint=\"/rank\",status=\"400\"} 7\n"),
+        "{metrics}"
+    );
     assert!(server.terminate().success());
 }
 
 #[test]
 fn a_full_queue_answers_503_with_retry_after() {
-    let server = Server::start(&["--queue-size", "1", "--max-batch-pairs", "1", "--max-wait-ms", "0"]);
+    let server = Server::start(&[
+        "--queue-size",
+        "1",
+        "--max-batch-pairs",
+        "1",
+        "--max-wait-ms",
+        "0",
+    ]);
     let items = blender_items();
     let heavy = Value::Array((0..12).map(|i| items[i % items.len()].clone()).collect()).to_string();
     let statuses: Vec<(u16, Option<String>)> = std::thread::scope(|scope| {
@@ -321,9 +449,14 @@ fn a_full_queue_answers_503_with_retry_after() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert!(statuses.iter().all(|(s, _)| *s == 200 || *s == 503), "{statuses:?}");
     assert!(
-        statuses.iter().any(|(s, retry)| *s == 503 && retry.as_deref() == Some("1")),
+        statuses.iter().all(|(s, _)| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .any(|(s, retry)| *s == 503 && retry.as_deref() == Some("1")),
         "no 503 with Retry-After among {statuses:?}"
     );
     assert!(statuses.iter().any(|(s, _)| *s == 200));
@@ -338,11 +471,23 @@ fn sigterm_finishes_in_flight_requests_then_exits_zero() {
     let items = blender_items();
     let expected = cli(&["rank"], &items);
     let addr = server.addr.clone();
-    let in_flight = std::thread::spawn(move || http(&addr, "POST", "/rank", &[], &Value::Array(items).to_string()));
+    let in_flight = std::thread::spawn(move || {
+        http(
+            &addr,
+            "POST",
+            "/rank",
+            &[],
+            &Value::Array(items).to_string(),
+        )
+    });
     std::thread::sleep(Duration::from_millis(150));
     let status = server.terminate();
     let r = in_flight.join().unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_same(&serde_json::from_str(&r.body).unwrap(), &Value::Array(expected), "in flight");
+    assert_same(
+        &serde_json::from_str(&r.body).unwrap(),
+        &Value::Array(expected),
+        "in flight",
+    );
     assert!(status.success(), "{status:?}");
 }

@@ -184,7 +184,15 @@ fn reward_api_matches_blender() {
             candidate_b: i.candidates[3].clone(),
         })
         .collect();
-    let compared = compare(&mut scorer, 0, &pairs, CompareOrder::Both, &batch, &mut stats).unwrap();
+    let compared = compare(
+        &mut scorer,
+        0,
+        &pairs,
+        CompareOrder::Both,
+        &batch,
+        &mut stats,
+    )
+    .unwrap();
     let want = f64s(&fixture["compare"]["logits"]);
     for (out, want) in compared.iter().zip(&want) {
         assert_eq!(out.logit, *want);
@@ -239,7 +247,17 @@ fn reward_api_matches_blender() {
         round: fixture["best_of_n"]["round"].as_u64().unwrap(),
         target: BubbleTarget::Best,
     };
-    let best = best_of_n(&mut scorer, 0, &inputs, SelectMode::Bubble, &bubble, true, &batch, &mut stats).unwrap();
+    let best = best_of_n(
+        &mut scorer,
+        0,
+        &inputs,
+        SelectMode::Bubble,
+        &bubble,
+        true,
+        &batch,
+        &mut stats,
+    )
+    .unwrap();
     for (i, out) in best.iter().enumerate() {
         assert_eq!(
             out.candidate,

@@ -56,7 +56,10 @@ pub(crate) fn run<B: Backend>(
         }
         metrics.queued().fetch_sub(batch.len(), Ordering::Relaxed);
         metrics.batch(pairs, batch.len());
-        tracing::debug!("model batch: {} request(s), {pairs} comparison(s)", batch.len());
+        tracing::debug!(
+            "model batch: {} request(s), {pairs} comparison(s)",
+            batch.len()
+        );
         run_batch(&mut model, batch, batching.max_batch_pairs);
     }
     tracing::debug!("model thread: queue closed");
@@ -74,12 +77,10 @@ fn run_batch<B: Backend>(model: &mut RewardModel<B>, batch: Vec<Job>, batch_size
     for job in batch {
         match job.work {
             Work::Rank(inputs) => ranks.push((job.reply, inputs)),
-            Work::Compare(inputs, order) => {
-                match compares.iter_mut().find(|(o, _)| *o == order) {
-                    Some((_, group)) => group.push((job.reply, inputs)),
-                    None => compares.push((order, vec![(job.reply, inputs)])),
-                }
-            }
+            Work::Compare(inputs, order) => match compares.iter_mut().find(|(o, _)| *o == order) {
+                Some((_, group)) => group.push((job.reply, inputs)),
+                None => compares.push((order, vec![(job.reply, inputs)])),
+            },
             Work::BestOfN {
                 inputs,
                 mode,
@@ -127,7 +128,10 @@ fn run_group<I: Clone, O: Serialize>(
     if group.is_empty() {
         return;
     }
-    let all: Vec<I> = group.iter().flat_map(|(_, inputs)| inputs.iter().cloned()).collect();
+    let all: Vec<I> = group
+        .iter()
+        .flat_map(|(_, inputs)| inputs.iter().cloned())
+        .collect();
     match call(&all) {
         Ok(outputs) => {
             let mut outputs = to_values(outputs).into_iter();
@@ -148,7 +152,11 @@ fn run_group<I: Clone, O: Serialize>(
     }
 }
 
-type ByRank = (Vec<ranker_eval::reward::RankInput>, ranker_eval::BubbleTarget, bool);
+type ByRank = (
+    Vec<ranker_eval::reward::RankInput>,
+    ranker_eval::BubbleTarget,
+    bool,
+);
 
 /// Best-of-n that selects by rank (full mode, or a listwise ranker): one `rank` call for all of them.
 fn run_by_rank<B: Backend>(
@@ -160,7 +168,10 @@ fn run_by_rank<B: Backend>(
     let group: Vec<_> = group
         .into_iter()
         .map(|(reply, (inputs, target, return_all))| {
-            let tagged: Vec<_> = inputs.into_iter().map(|i| (i, target, return_all)).collect();
+            let tagged: Vec<_> = inputs
+                .into_iter()
+                .map(|i| (i, target, return_all))
+                .collect();
             (reply, tagged)
         })
         .collect();

@@ -94,7 +94,11 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.strip_prefix("Bearer "));
     // Compare every byte, so that the time taken does not tell how much of the token matched.
     let matches = given.is_some_and(|g| {
-        g.len() == token.len() && g.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        g.len() == token.len()
+            && g.bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
     });
     if matches {
         Ok(())
@@ -184,7 +188,10 @@ async fn answer(
             json(StatusCode::OK, body.to_string())
         }
         Ok(Err(message)) => error(StatusCode::UNPROCESSABLE_ENTITY, &message),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "model: the model thread stopped"),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "model: the model thread stopped",
+        ),
     }
 }
 
@@ -194,7 +201,12 @@ async fn rank(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let call = Call { endpoint: "/rank", headers, query, body };
+    let call = Call {
+        endpoint: "/rank",
+        headers,
+        query,
+        body,
+    };
     handle(state, call, |_, query, body| {
         request::query_options(query, &[])?;
         let (inputs, is_list) = request::parse_items::<RankInput>(body)?;
@@ -210,7 +222,12 @@ async fn compare(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let call = Call { endpoint: "/compare", headers, query, body };
+    let call = Call {
+        endpoint: "/compare",
+        headers,
+        query,
+        body,
+    };
     handle(state, call, |state, query, body| {
         let order = request::compare_order(query)?;
         check_order(state, order)?;
@@ -226,7 +243,12 @@ async fn compare_conversations(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let call = Call { endpoint: "/compare-conversations", headers, query, body };
+    let call = Call {
+        endpoint: "/compare-conversations",
+        headers,
+        query,
+        body,
+    };
     handle(state, call, |state, query, body| {
         let order = request::compare_order(query)?;
         check_order(state, order)?;
@@ -237,7 +259,10 @@ async fn compare_conversations(
     .await
 }
 
-fn check_order(state: &AppState, order: ranker_eval::reward::CompareOrder) -> Result<(), BadRequest> {
+fn check_order(
+    state: &AppState,
+    order: ranker_eval::reward::CompareOrder,
+) -> Result<(), BadRequest> {
     if !state.pairwise && order != ranker_eval::reward::CompareOrder::Both {
         return Err(BadRequest(format!(
             "query order: a single order needs a pairranker checkpoint; this one is a {}",
@@ -268,7 +293,12 @@ async fn best_of_n(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let call = Call { endpoint: "/best-of-n", headers, query, body };
+    let call = Call {
+        endpoint: "/best-of-n",
+        headers,
+        query,
+        body,
+    };
     handle(state, call, |_, query, body| select(query, body, false)).await
 }
 
@@ -278,6 +308,11 @@ async fn worst_of_n(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let call = Call { endpoint: "/worst-of-n", headers, query, body };
+    let call = Call {
+        endpoint: "/worst-of-n",
+        headers,
+        query,
+        body,
+    };
     handle(state, call, |_, query, body| select(query, body, true)).await
 }

@@ -144,7 +144,11 @@ impl Metrics {
         );
         out.push_str("# HELP ranker_queue_depth Requests waiting for the model.\n");
         out.push_str("# TYPE ranker_queue_depth gauge\n");
-        let _ = writeln!(out, "ranker_queue_depth {}", self.queued.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "ranker_queue_depth {}",
+            self.queued.load(Ordering::Relaxed)
+        );
         out
     }
 }
@@ -160,7 +164,10 @@ mod tests {
         m.request("/rank", 400, Duration::from_millis(30));
         m.batch(6, 2);
         let text = m.render();
-        assert!(text.contains("ranker_requests_total{endpoint=\"/rank\"} 2\n"), "{text}");
+        assert!(
+            text.contains("ranker_requests_total{endpoint=\"/rank\"} 2\n"),
+            "{text}"
+        );
         assert!(text.contains("ranker_errors_total{endpoint=\"/rank\",status=\"400\"} 1\n"));
         assert!(text.contains("ranker_request_duration_seconds_bucket{le=\"0.005\"} 1\n"));
         assert!(text.contains("ranker_request_duration_seconds_bucket{le=\"+Inf\"} 2\n"));

@@ -76,7 +76,11 @@ pub fn parse_items<T: DeserializeOwned>(body: &[u8]) -> Result<(Vec<T>, bool), B
         .map(|(i, value)| {
             serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
                 let path = e.path().to_string();
-                let prefix = if is_list { format!("[{i}]") } else { String::new() };
+                let prefix = if is_list {
+                    format!("[{i}]")
+                } else {
+                    String::new()
+                };
                 let field = match (prefix.is_empty(), path.as_str()) {
                     (true, ".") => "body".to_owned(),
                     (false, ".") => prefix,
@@ -165,7 +169,9 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, BadRequest> {
     match value {
         "" | "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        other => Err(BadRequest(format!("query {key}: {other:?} is not true or false"))),
+        other => Err(BadRequest(format!(
+            "query {key}: {other:?} is not true or false"
+        ))),
     }
 }
 
@@ -190,7 +196,11 @@ pub fn best_of_n_options(
         num_runs: 1,
         seed: 42,
         round: 0,
-        target: if worst { BubbleTarget::Worst } else { BubbleTarget::Best },
+        target: if worst {
+            BubbleTarget::Worst
+        } else {
+            BubbleTarget::Best
+        },
     };
     let mut return_all = false;
     for (key, value) in query_options(query, &["mode", "return_all", "seed", "worst"])? {
@@ -229,11 +239,16 @@ mod tests {
         assert!(err::<RankInput>("{").starts_with("body: malformed JSON"));
         assert!(err::<RankInput>("3").starts_with("body: expected an object"));
         assert!(err::<RankInput>(r#"{"input": "q"}"#).contains("missing field `candidates`"));
-        assert!(err::<RankInput>(r#"{"input": "q", "candidates": ["a", 3]}"#)
-            .starts_with("candidates[1]: invalid type"));
-        assert!(err::<RankInput>(r#"[{"input": "q", "candidates": ["a"]}, {"input": 1, "candidates": []}]"#)
-            .starts_with("[1].input: invalid type"));
-        let (items, is_list) = parse_items::<RankInput>(br#"{"input": "q", "candidates": ["a"]}"#).unwrap();
+        assert!(
+            err::<RankInput>(r#"{"input": "q", "candidates": ["a", 3]}"#)
+                .starts_with("candidates[1]: invalid type")
+        );
+        assert!(err::<RankInput>(
+            r#"[{"input": "q", "candidates": ["a"]}, {"input": 1, "candidates": []}]"#
+        )
+        .starts_with("[1].input: invalid type"));
+        let (items, is_list) =
+            parse_items::<RankInput>(br#"{"input": "q", "candidates": ["a"]}"#).unwrap();
         assert!(!is_list);
         assert_eq!(
             check_candidates(&items, is_list).unwrap_err().0,
@@ -244,9 +259,16 @@ mod tests {
     #[test]
     fn options_are_checked() {
         assert_eq!(compare_order(Some("order=ba")).unwrap(), CompareOrder::BA);
-        assert!(compare_order(Some("order=x")).unwrap_err().0.starts_with("query order"));
-        assert!(compare_order(Some("mode=full")).unwrap_err().0.starts_with("query mode: unknown"));
-        let (mode, bubble, all) = best_of_n_options(Some("mode=full&return_all=true&seed=7"), false).unwrap();
+        assert!(compare_order(Some("order=x"))
+            .unwrap_err()
+            .0
+            .starts_with("query order"));
+        assert!(compare_order(Some("mode=full"))
+            .unwrap_err()
+            .0
+            .starts_with("query mode: unknown"));
+        let (mode, bubble, all) =
+            best_of_n_options(Some("mode=full&return_all=true&seed=7"), false).unwrap();
         assert_eq!((mode, bubble.seed, all), (SelectMode::Full, 7, true));
         assert_eq!(bubble.target, BubbleTarget::Best);
         let (_, bubble, _) = best_of_n_options(Some("worst"), false).unwrap();

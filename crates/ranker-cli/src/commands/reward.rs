@@ -25,9 +25,10 @@ const CHUNK_LINES: usize = 64;
 type Model = RewardModel<Flex>;
 
 pub(crate) fn rank(args: RankArgs) -> anyhow::Result<()> {
-    stream(&args.common, |model, first, lines: Vec<RankInput>, batch, stats| {
-        model.rank(first, &lines, batch, stats)
-    })
+    stream(
+        &args.common,
+        |model, first, lines: Vec<RankInput>, batch, stats| model.rank(first, &lines, batch, stats),
+    )
 }
 
 pub(crate) fn compare(args: CompareArgs) -> anyhow::Result<()> {
@@ -190,6 +191,10 @@ pub(crate) fn load(args: &ModelArgs) -> anyhow::Result<Model> {
         Default::default(),
     )
     .with_context(|| format!("loading {}", args.model.display()))?;
-    tracing::info!("loaded a {} from {}", model.ranker_type(), args.model.display());
+    tracing::info!(
+        "loaded a {} from {}",
+        model.ranker_type(),
+        args.model.display()
+    );
     Ok(model)
 }

@@ -8,7 +8,8 @@ use super::io::{BestOfNOutput, CompareInput, CompareOutput, RankInput, RankOutpu
 use crate::error::EvalError;
 use crate::inference::{
     bubble_return_all_order, check_items, predict_pairwise, prepare_pairs, score_requests,
-    Aggregation, BatchOptions, BubbleOptions, BubbleTarget, InferenceStats, PairInference, PairRequest,
+    Aggregation, BatchOptions, BubbleOptions, BubbleTarget, InferenceStats, PairInference,
+    PairRequest,
 };
 use crate::item::ItemText;
 use crate::scorer::PairScorer;
@@ -143,7 +144,11 @@ pub fn order_by_ranks(ranks: &[u32], target: BubbleTarget) -> Vec<usize> {
 }
 
 /// The best-of-n line of a candidate order (selected candidate first).
-pub(crate) fn select_output(input: &RankInput, order: Vec<usize>, return_all: bool) -> BestOfNOutput {
+pub(crate) fn select_output(
+    input: &RankInput,
+    order: Vec<usize>,
+    return_all: bool,
+) -> BestOfNOutput {
     BestOfNOutput {
         best: order[0] as u32,
         candidate: input.candidates[order[0]].clone(),
@@ -445,7 +450,11 @@ mod tests {
         assert_eq!(RefMode::First.pick(&c), 0);
         assert_eq!(RefMode::Last.pick(&c), 4);
         assert_eq!("ba".parse::<CompareOrder>().unwrap(), CompareOrder::BA);
-        assert!("x".parse::<SelectMode>().unwrap_err().to_string().starts_with("mode = x"));
+        assert!("x"
+            .parse::<SelectMode>()
+            .unwrap_err()
+            .to_string()
+            .starts_with("mode = x"));
         assert!("middle"
             .parse::<RefMode>()
             .unwrap_err()

@@ -48,7 +48,10 @@ impl CompareConversationsInput {
                 if !turn.role.eq_ignore_ascii_case(expected) {
                     return Err(invalid(
                         format!("{name}[{t}].role"),
-                        format!("is {:?}, expected {expected:?} (turns alternate, user first)", turn.role),
+                        format!(
+                            "is {:?}, expected {expected:?} (turns alternate, user first)",
+                            turn.role
+                        ),
                     ));
                 }
             }
@@ -120,12 +123,25 @@ mod tests {
     #[test]
     fn two_turns_follow_the_reference_template() {
         let c = pair(
-            vec![turn("USER", "2+2?"), turn("ASSISTANT", "4"), turn("user", "3+3?"), turn("assistant", "6")],
-            vec![turn("user", "2+2?"), turn("assistant", "5"), turn("User", "3+3?"), turn("Assistant", "")],
+            vec![
+                turn("USER", "2+2?"),
+                turn("ASSISTANT", "4"),
+                turn("user", "3+3?"),
+                turn("assistant", "6"),
+            ],
+            vec![
+                turn("user", "2+2?"),
+                turn("assistant", "5"),
+                turn("User", "3+3?"),
+                turn("Assistant", ""),
+            ],
         )
         .to_compare_input(0)
         .unwrap();
-        assert_eq!(c.input, "USER: 2+2?\nAssistant: <Response 1>\nUSER: 3+3?\nAssistant: <Response 2>");
+        assert_eq!(
+            c.input,
+            "USER: 2+2?\nAssistant: <Response 1>\nUSER: 3+3?\nAssistant: <Response 2>"
+        );
         assert_eq!(c.candidate_a, "<Response 1>: 4\n<Response 2>: 6");
         assert_eq!(c.candidate_b, "<Response 1>: 5\n<Response 2>: ");
         assert_eq!(c.instruction, CONVERSATION_INSTRUCTION);
@@ -135,7 +151,10 @@ mod tests {
     fn bad_conversations_name_the_field() {
         let ok = || vec![turn("user", "q"), turn("assistant", "a")];
         let cases = [
-            (pair(vec![turn("user", "q")], ok()), "conversation_a: 1 turns"),
+            (
+                pair(vec![turn("user", "q")], ok()),
+                "conversation_a: 1 turns",
+            ),
             (pair(ok(), vec![]), "conversation_b: 0 turns"),
             (
                 pair(ok(), vec![turn("assistant", "q"), turn("assistant", "a")]),
@@ -152,7 +171,10 @@ mod tests {
         ];
         for (input, expected) in cases {
             let err = input.to_compare_input(3).unwrap_err().to_string();
-            assert!(err.starts_with(&format!("item 3 (id \"\"): {expected}")), "{err}");
+            assert!(
+                err.starts_with(&format!("item 3 (id \"\"): {expected}")),
+                "{err}"
+            );
         }
     }
 }

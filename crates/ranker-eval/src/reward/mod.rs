@@ -32,7 +32,7 @@ pub use api::{
 };
 pub use conversation::CONVERSATION_INSTRUCTION;
 pub use io::{
-    for_each_chunk, BestOfNOutput, CompareConversationsInput, CompareInput, CompareOutput, RankInput,
-    RankOutput, Turn,
+    for_each_chunk, BestOfNOutput, CompareConversationsInput, CompareInput, CompareOutput,
+    RankInput, RankOutput, Turn,
 };
 pub use model::{checkpoint_ranker_type, RewardModel};

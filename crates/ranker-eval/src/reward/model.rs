@@ -40,7 +40,8 @@ pub fn checkpoint_ranker_type(dir: &Path) -> Result<&'static str, EvalError> {
         .ok_or_else(|| EvalError::InvalidOption {
             key: "model",
             value: dir.display().to_string(),
-            reason: "no ranker_config.json or config.json: not a ranker checkpoint directory".into(),
+            reason: "no ranker_config.json or config.json: not a ranker checkpoint directory"
+                .into(),
         })?;
     let invalid = |reason: String| EvalError::InvalidOption {
         key: "ranker_type",
@@ -48,7 +49,8 @@ pub fn checkpoint_ranker_type(dir: &Path) -> Result<&'static str, EvalError> {
         reason,
     };
     let text = std::fs::read_to_string(&path).map_err(|e| invalid(e.to_string()))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     match value.get("ranker_type").and_then(serde_json::Value::as_str) {
         Some("pairranker") => Ok("pairranker"),
         Some("summareranker") => Ok("summareranker"),
@@ -56,7 +58,9 @@ pub fn checkpoint_ranker_type(dir: &Path) -> Result<&'static str, EvalError> {
         Some(other) => Err(invalid(format!(
             "{other:?} is not a ranker llm-ranker serves (pairranker, summareranker, dual)"
         ))),
-        None => Err(invalid("missing; the checkpoint does not say which ranker it holds".into())),
+        None => Err(invalid(
+            "missing; the checkpoint does not say which ranker it holds".into(),
+        )),
     }
 }
 
@@ -174,7 +178,16 @@ impl<B: Backend> RewardModel<B> {
         stats: &mut InferenceStats,
     ) -> Result<Vec<BestOfNOutput>, EvalError> {
         if let RewardModel::PairRanker(s) = self {
-            return api::best_of_n(s, first_index, inputs, mode, bubble, return_all, batch, stats);
+            return api::best_of_n(
+                s,
+                first_index,
+                inputs,
+                mode,
+                bubble,
+                return_all,
+                batch,
+                stats,
+            );
         }
         let ranked = self.rank(first_index, inputs, batch, stats)?;
         Ok(ranked
