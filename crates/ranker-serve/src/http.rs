@@ -73,7 +73,7 @@ async fn health(State(state): State<Shared>) -> Response {
 
 async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(response) = authorize(&state, &headers) {
-        return response;
+        return *response;
     }
     (
         StatusCode::OK,
@@ -84,7 +84,7 @@ async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 /// `Authorization: Bearer TOKEN` when the server has a token.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(token) = &state.token else {
         return Ok(());
     };
@@ -103,10 +103,10 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     if matches {
         Ok(())
     } else {
-        Err(error(
+        Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "authorization: missing or wrong bearer token (send `Authorization: Bearer <token>`)",
-        ))
+        )))
     }
 }
 
@@ -139,7 +139,7 @@ async fn answer(
     parse: impl FnOnce(&AppState, Option<&str>, &[u8]) -> Result<(Work, bool), BadRequest>,
 ) -> Response {
     if let Err(response) = authorize(state, &headers) {
-        return response;
+        return *response;
     }
     let body = match body {
         Ok(body) => body,

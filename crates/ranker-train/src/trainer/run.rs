@@ -230,7 +230,7 @@ where
         self.summary.losses.push(record.loss);
         self.observer.step(record, self.plan.total_steps);
         if step == 1
-            || step % self.config.train.log_every as u64 == 0
+            || step.is_multiple_of(self.config.train.log_every as u64)
             || step == self.plan.total_steps
         {
             if let Some(log) = self.metrics.as_mut() {
@@ -242,7 +242,7 @@ where
     }
 
     fn epoch_ends(&self) -> bool {
-        self.steps_done % self.plan.steps_per_epoch == 0
+        self.steps_done.is_multiple_of(self.plan.steps_per_epoch)
     }
 
     fn is_last_step(&self) -> bool {
@@ -260,7 +260,7 @@ where
                     .config
                     .train
                     .eval_every
-                    .is_some_and(|e| step % e as u64 == 0))
+                    .is_some_and(|e| step.is_multiple_of(e as u64)))
     }
 
     /// Whether the step just taken is saved: after every evaluation, at each epoch end, at the last
@@ -275,7 +275,7 @@ where
                 .config
                 .train
                 .save_every
-                .is_some_and(|s| step % s as u64 == 0)
+                .is_some_and(|s| step.is_multiple_of(s as u64))
     }
 
     /// Evaluates on the dev set when due; returns whether the score is a new best.
