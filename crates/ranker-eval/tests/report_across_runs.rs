@@ -53,9 +53,11 @@ fn evaluate_into(root: &Path, run: &str, dataset: &Dataset, fixture_logits: bool
 }
 
 fn cells(line: &str) -> Vec<String> {
-    line.split('|')
+    // Empty cells are kept: a run's row leaves the category cell empty.
+    line.trim()
+        .trim_matches('|')
+        .split('|')
         .map(|c| c.trim().to_owned())
-        .filter(|c| !c.is_empty())
         .collect()
 }
 
