@@ -793,7 +793,7 @@ mod tests {
             ranker_next_to_exe: None,
             fresh_token: "fresh".into(),
             fresh_run_id: "run-xyz".into(),
-            temp_dir: PathBuf::from("/tmp"),
+            temp_dir: PathBuf::from("launch-temp"),
         }
     }
 
@@ -829,7 +829,7 @@ mod tests {
         assert_eq!(s.extra_env, [("RAYON_NUM_THREADS".into(), "16".into())]);
         assert_eq!(
             (s.error_dir.as_path(), s.error_dir_is_temp),
-            (std::path::Path::new("/tmp/run-xyz"), true)
+            (std::path::Path::new("launch-temp/run-xyz"), true)
         );
     }
 
@@ -1121,7 +1121,7 @@ mod tests {
             ("TORCHELASTIC_USE_AGENT_STORE", "False"),
             (
                 "TORCHELASTIC_ERROR_FILE",
-                "/tmp/run-xyz/attempt_1/rank_3/error.json",
+                "launch-temp/run-xyz/attempt_1/rank_3/error.json",
             ),
         ] {
             assert_eq!(env.get(k).map(String::as_str), Some(v), "{k}");
