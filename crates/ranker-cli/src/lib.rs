@@ -20,6 +20,10 @@ pub fn run() -> ExitCode {
     match commands::dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if err.is::<commands::StoppedForRequeue>() => {
+            eprintln!("{err}");
+            ExitCode::from(ranker_dist::signals::STOPPED_FOR_REQUEUE as u8)
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

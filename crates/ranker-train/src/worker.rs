@@ -139,6 +139,13 @@ impl Worker {
                 observer,
             )?,
         };
+        let mut summary = summary;
+        // A stop request that arrived after the last step is honoured before the test evaluation, so that the
+        // job requeues instead of running out its time limit in an evaluation (the ranks agree on it).
+        if !summary.stopped_on_request && config.data.test.is_some() && self.stop_requested()? {
+            tracing::info!("checkpoint request before the test evaluation: stopping for requeue");
+            summary.stopped_on_request = true;
+        }
         if summary.stopped_on_request {
             return Ok(TrainOutcome {
                 summary,
@@ -153,6 +160,19 @@ impl Worker {
             None => None,
         };
         Ok(TrainOutcome { summary, test })
+    }
+
+    /// Whether any rank received a checkpoint request (SIGUSR1); every rank gets the same answer.
+    fn stop_requested(&mut self) -> Result<bool, TrainError> {
+        let mut flag = [f32::from(u8::from(
+            ranker_dist::signals::checkpoint_requested(),
+        ))];
+        if self.world_size() > 1 {
+            self.pg
+                .collective()
+                .all_reduce(&mut flag, ranker_dist::ReduceOp::Sum)?;
+        }
+        Ok(flag[0] > 0.0)
     }
 
     /// Evaluates `checkpoint` (default: `eval.checkpoint`, else the run's `best`) on the configured

@@ -9,6 +9,8 @@ mod score;
 mod serve;
 mod train;
 
+pub(crate) use train::StoppedForRequeue;
+
 use crate::args::{Cli, Command, DataCommand, GlobalArgs};
 use crate::logging::{self, LogSetup};
 

@@ -70,11 +70,31 @@ fn run_train(
     let result = worker.train(config, resume, observer);
     let rank = worker.rank();
     let outcome = worker.finish(result)?;
+    if outcome.summary.stopped_on_request {
+        return Err(StoppedForRequeue.into());
+    }
     if let Some(test) = &outcome.test {
         print_report(rank, test);
     }
     Ok(())
 }
+
+/// Training stopped at a checkpoint because SIGUSR1 asked for it: `ranker` exits with
+/// [`ranker_dist::signals::STOPPED_FOR_REQUEUE`] so that launch and Slurm requeue the run instead of taking it as
+/// finished.
+#[derive(Debug)]
+pub(crate) struct StoppedForRequeue;
+
+impl std::fmt::Display for StoppedForRequeue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped at a checkpoint on request (SIGUSR1); requeue or rerun to resume"
+        )
+    }
+}
+
+impl std::error::Error for StoppedForRequeue {}
 
 fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
     let overrides = args
@@ -110,7 +130,8 @@ fn start(
         DeviceArg::Cpu => DeviceRequest::Cpu,
         DeviceArg::Cuda => DeviceRequest::Cuda,
     };
-    let device = Device::resolve(request, env.local_rank)?;
+    // The GPU this worker may use: LOCAL_RANK, or 0 when Slurm bound the task to one GPU (--gpus-per-task=1).
+    let device = Device::resolve(request, env.cuda_device)?;
     let worker = Worker::join(config, device).context("joining the process group")?;
     tracing::info!(
         "{what} {}: rank {} of {}, device {device:?}, log {}",
