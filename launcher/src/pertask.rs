@@ -4,7 +4,8 @@
 //! It stays the worker's parent instead of `exec`ing it for one reason: srun reports the highest exit code of its
 //! tasks, so when one rank fails with 3 and srun then terminates the others (SIGTERM, `--kill-on-bad-exit`), their
 //! 143 would hide the 3. A worker that ends because launch forwarded it a terminating signal makes launch exit 1,
-//! which never outranks a real failure. Signals are forwarded; SIGUSR1/SIGUSR2 wait for the worker's handler (a
+//! which never outranks a real failure. slurmstepd signals every process of the step at once, so a worker that
+//! dies of SIGTERM before launch has seen its own SIGTERM counts as terminated when that signal follows shortly. Signals are forwarded; SIGUSR1/SIGUSR2 wait for the worker's handler (a
 //! signal right after the start would otherwise kill it).
 
 use std::os::unix::process::CommandExt;
@@ -19,6 +20,26 @@ use crate::supervisor::{self, signal_name, Event};
 
 /// Exit code of a worker that a forwarded terminating signal ended (see the module docs).
 pub const TERMINATED_EXIT: u8 = 1;
+
+/// How long a worker's death by SIGTERM/SIGINT/SIGHUP waits for launch's own copy of a step-wide teardown signal.
+const TEARDOWN_WINDOW: Duration = Duration::from_millis(500);
+
+fn is_terminating(sig: libc::c_int) -> bool {
+    matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGHUP)
+}
+
+/// The first terminating signal that reaches launch within `window`, if any.
+fn terminating_signal_within(rx: &mpsc::Receiver<Event>, window: Duration) -> Option<libc::c_int> {
+    let deadline = Instant::now() + window;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match rx.recv_timeout(left) {
+            Ok(Event::Signal(sig)) if is_terminating(sig) => return Some(sig),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+}
 
 /// Runs the worker to completion; returns launch's exit code.
 pub fn run(plan: &PerTaskPlan) -> Result<u8> {
@@ -77,6 +98,11 @@ pub fn run(plan: &PerTaskPlan) -> Result<u8> {
                     return Ok(libc::WEXITSTATUS(status) as u8);
                 }
                 let by = libc::WTERMSIG(status);
+                if terminating.is_none() && is_terminating(by) {
+                    // slurmstepd tears a step down by signalling every process in it, so the worker may die
+                    // before our own copy of the signal has reached this loop.
+                    terminating = terminating_signal_within(&rx, TEARDOWN_WINDOW);
+                }
                 if let Some(ours) = terminating {
                     eprintln!(
                         "launch: rank {} stopped by {} (forwarded {}: another task failed, or the job was \

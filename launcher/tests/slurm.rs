@@ -246,9 +246,9 @@ fn a_failing_worker_ends_the_job_failed_with_its_exit_code() {
     let id = submit_wait(cmd);
     let out = job_output(dir.path(), &id);
     assert_eq!(job_field(&id, "JobState"), "FAILED", "{out}");
-    // Known race, still open: when slurmstepd cancels the step before the surviving task's launch has
-    // terminated its worker, that task exits 143 and srun reports the larger code, so the job's ExitCode is
-    // sometimes 143:0 instead of the worker's 3:0. Only the FAILED state is asserted until that is fixed.
+    // slurmstepd signals the surviving task's launch and its worker at once; whichever sees it first, that task
+    // must exit below 3 so srun reports the failing worker's code.
+    assert_eq!(job_field(&id, "ExitCode"), "3:0", "{out}");
 }
 
 #[test]
