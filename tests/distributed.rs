@@ -1,5 +1,6 @@
 //! Data-parallel equivalence and fault tolerance, through `launch` and `ranker` as a user runs them
-//! (CPU, host TCP backend).
+//! (CPU, host TCP backend): N workers × batch b ≡ 1 × N·b, a killed worker's group restarts to the same weights,
+//! and a SIGUSR1-stopped run exits 75 and resumes to the same weights.
 
 mod common;
 
@@ -62,13 +63,6 @@ fn tiny_model_with_dropout(dir: &Path) -> std::path::PathBuf {
     target
 }
 
-fn write_config(dir: &Path, yaml: &str) -> std::path::PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    path
-}
-
 #[test]
 fn two_workers_of_batch_b_equal_one_worker_of_batch_2b() {
     let tmp = tempfile::tempdir().unwrap();
@@ -76,7 +70,7 @@ fn two_workers_of_batch_b_equal_one_worker_of_batch_2b() {
     let dev = common::synth(tmp.path(), "dev.jsonl", 6, 5, 22);
 
     let two = tmp.path().join("two");
-    let cfg = write_config(&two, &config(&two, &train, &dev, 2));
+    let cfg = common::write_config(&two, &config(&two, &train, &dev, 2));
     common::run_ok(
         common::launch()
             .args(["--nproc", "2", "--log-dir"])
@@ -85,7 +79,7 @@ fn two_workers_of_batch_b_equal_one_worker_of_batch_2b() {
     );
 
     let one = tmp.path().join("one");
-    let cfg = write_config(&one, &config(&one, &train, &dev, 4));
+    let cfg = common::write_config(&one, &config(&one, &train, &dev, 4));
     common::run_ok(
         common::launch()
             .args(["--nproc", "1", "--log-dir"])
@@ -135,7 +129,7 @@ fn a_killed_worker_tears_the_group_down_and_a_restart_resumes_to_the_same_weight
     let dev = common::synth(tmp.path(), "dev.jsonl", 6, 5, 32);
 
     let straight = tmp.path().join("straight");
-    let cfg = write_config(&straight, &config(&straight, &train, &dev, 2));
+    let cfg = common::write_config(&straight, &config(&straight, &train, &dev, 2));
     common::run_ok(
         common::launch()
             .args(["--nproc", "2", "--log-dir"])
@@ -144,30 +138,14 @@ fn a_killed_worker_tears_the_group_down_and_a_restart_resumes_to_the_same_weight
     );
 
     let restarted = tmp.path().join("restarted");
-    let cfg = write_config(&restarted, &config(&restarted, &train, &dev, 2));
-    let child = common::launch()
-        .args([
-            "--nproc",
-            "2",
-            "--max-restarts",
-            "1",
-            "--term-timeout",
-            "5",
-            "--log-dir",
-        ])
-        .arg(restarted.join("logs"))
-        .arg(&cfg)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let cfg = common::write_config(&restarted, &config(&restarted, &train, &dev, 2));
+    let child = spawn_launch(
+        &["--nproc", "2", "--max-restarts", "1", "--term-timeout", "5"],
+        &restarted,
+        &cfg,
+    );
     // Once the first checkpoint exists, kill rank 1 (found by its RANK in /proc).
-    let first = restarted.join("run/checkpoints/step-2/trainer_state.json");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !first.exists() {
-        assert!(Instant::now() < deadline, "no checkpoint after 120 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_first_checkpoint(&restarted);
     let victim = worker_pid(child.id(), "1").expect("rank 1 is running");
     unsafe {
         libc::kill(victim as i32, libc::SIGKILL);
@@ -196,6 +174,70 @@ fn a_killed_worker_tears_the_group_down_and_a_restart_resumes_to_the_same_weight
     assert_eq!(a.len(), b.len());
     for ((step, x), (_, y)) in a.iter().zip(&b) {
         assert!((x - y).abs() <= 1e-6, "step {step}: {x} vs {y}");
+    }
+}
+
+#[test]
+fn usr1_stops_with_exit_75_and_the_rerun_resumes_to_the_same_weights() {
+    // SIGUSR1 to `launch` is what Slurm's `--signal=B:USR1@…` trap forwards: the workers checkpoint and stop with
+    // exit 75, and `launch` exits 75 (never 0, so Slurm cannot record an unfinished run as finished).
+    let tmp = tempfile::tempdir().unwrap();
+    let train = common::synth(tmp.path(), "train.jsonl", 40, 5, 41);
+    let dev = common::synth(tmp.path(), "dev.jsonl", 6, 5, 42);
+
+    let straight = tmp.path().join("straight");
+    let cfg = common::write_config(&straight, &config(&straight, &train, &dev, 2));
+    common::run_ok(common::launch().args(["--nproc", "2"]).arg(&cfg));
+
+    let stopped = tmp.path().join("stopped");
+    let cfg = common::write_config(&stopped, &config(&stopped, &train, &dev, 2));
+    let child = spawn_launch(&["--nproc", "2"], &stopped, &cfg);
+    wait_for_first_checkpoint(&stopped);
+    // SAFETY: plain kill of our child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGUSR1);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(
+        stderr.contains("stopped at a checkpoint for requeue"),
+        "{stderr}"
+    );
+    assert!(
+        !stopped.join("run/checkpoints/step-6").exists(),
+        "the run stopped early"
+    );
+
+    common::run_ok(common::launch().args(["--nproc", "2"]).arg(&cfg));
+    let (diff, name) = common::max_weight_diff(
+        &straight.join("run/checkpoints/step-6"),
+        &stopped.join("run/checkpoints/step-6"),
+    );
+    assert!(diff <= 1e-6, "final weights differ by {diff} in {name}");
+    assert_weights_moved(&straight.join("run/checkpoints"));
+}
+
+/// `launch ARGS --log-dir DIR/logs CONFIG` started in the background with its output captured.
+fn spawn_launch(args: &[&str], dir: &Path, config: &Path) -> std::process::Child {
+    common::launch()
+        .args(args)
+        .arg("--log-dir")
+        .arg(dir.join("logs"))
+        .arg(config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (at most 120 s) until the run under `dir` has written its step-2 checkpoint.
+fn wait_for_first_checkpoint(dir: &Path) {
+    let first = dir.join("run/checkpoints/step-2/trainer_state.json");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !first.exists() {
+        assert!(Instant::now() < deadline, "no checkpoint after 120 s");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

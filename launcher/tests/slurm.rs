@@ -57,26 +57,35 @@ fn template(name: &str) -> PathBuf {
     repo().join("experiments/slurm").join(name)
 }
 
-/// `sbatch` for a CPU run of `template` in `dir`, with `vars` exported to the job.
-fn sbatch(dir: &Path, options: &[&str], vars: &[(&str, &str)]) -> Command {
+/// One node with two tasks of one CPU each: per-task mode.
+const PER_TASK_OPTIONS: &[&str] = &["--nodes=1", "--ntasks-per-node=2", "--cpus-per-task=1"];
+
+/// `sbatch OPTIONS TEMPLATE [-- WORKER...]` for a CPU run in `dir`, with `vars` exported to the job.
+fn sbatch(
+    dir: &Path,
+    template_name: &str,
+    options: &[&str],
+    vars: &[(&str, &str)],
+    worker: &[&str],
+) -> Command {
     let mut c = Command::new("sbatch");
     c.current_dir(dir)
         .args(["--parsable", "--gpus-per-node=0"])
         .arg(format!("--chdir={}", dir.display()))
         .arg(format!("--output={}/slurm-%j.out", dir.display()))
         .args(options)
-        .env("LAUNCH", LAUNCH);
-    for (k, v) in vars {
-        c.env(k, v);
+        .env("LAUNCH", LAUNCH)
+        .envs(vars.iter().copied())
+        .arg(template(template_name));
+    if !worker.is_empty() {
+        c.arg("--").args(worker);
     }
     c
 }
 
-/// Runs an `sbatch --wait` command (the options must hold `--wait`); returns the job id.
-fn submit_wait(mut cmd: Command) -> String {
-    let out = cmd.output().expect("sbatch");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let id = stdout
+/// The job id `sbatch --parsable` printed (`ID` or `ID;CLUSTER`).
+fn job_id(out: &std::process::Output) -> String {
+    let id = String::from_utf8_lossy(&out.stdout)
         .trim()
         .split(';')
         .next()
@@ -90,6 +99,27 @@ fn submit_wait(mut cmd: Command) -> String {
     id
 }
 
+/// Submits with `--wait` (sbatch then exits with the job's code, so its status is not checked); returns the job
+/// id and the job's output once it ended.
+fn run_to_end(
+    dir: &Path,
+    template_name: &str,
+    options: &[&str],
+    vars: &[(&str, &str)],
+    worker: &[&str],
+) -> (String, String) {
+    let options: Vec<&str> = std::iter::once("--wait")
+        .chain(options.iter().copied())
+        .collect();
+    let out = sbatch(dir, template_name, &options, vars, worker)
+        .output()
+        .expect("sbatch");
+    let id = job_id(&out);
+    let out = job_output(dir, &id);
+    (id, out)
+}
+
+/// Submits without waiting; returns the job id.
 fn submit(mut cmd: Command) -> String {
     let out = cmd.output().expect("sbatch");
     assert!(
@@ -97,12 +127,7 @@ fn submit(mut cmd: Command) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
+    job_id(&out)
 }
 
 /// `scontrol show job` fields.
@@ -153,19 +178,13 @@ echo "rank $RANK final step=$step sum=$sum"
 fn per_node_mode_runs_nproc_workers_and_keeps_per_requeue_logs() {
     let Some(_cluster) = cluster() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = sbatch(
+    let (id, out) = run_to_end(
         dir.path(),
-        &["--wait", "--cpus-per-task=2"],
+        "1node-8gpu.sbatch",
+        &["--cpus-per-task=2"],
         &[("NPROC", "2")],
+        &["sh", "-c", "echo rank=$RANK/$WORLD_SIZE local=$LOCAL_RANK"],
     );
-    cmd.arg(template("1node-8gpu.sbatch")).args([
-        "--",
-        "sh",
-        "-c",
-        "echo rank=$RANK/$WORLD_SIZE local=$LOCAL_RANK",
-    ]);
-    let id = submit_wait(cmd);
-    let out = job_output(dir.path(), &id);
     assert_eq!(job_field(&id, "JobState"), "COMPLETED", "{out}");
     assert!(
         out.contains("r0] rank=0/2 local=0") && out.contains("r1] rank=1/2 local=1"),
@@ -183,24 +202,17 @@ fn per_node_mode_runs_nproc_workers_and_keeps_per_requeue_logs() {
 fn per_task_mode_runs_one_rank_per_task_with_labels() {
     let Some(_cluster) = cluster() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = sbatch(
+    let (id, out) = run_to_end(
         dir.path(),
-        &[
-            "--wait",
-            "--nodes=1",
-            "--ntasks-per-node=2",
-            "--cpus-per-task=1",
-        ],
+        "multinode.sbatch",
+        PER_TASK_OPTIONS,
         &[("MODE", "per-task")],
+        &[
+            "sh",
+            "-c",
+            "echo rank=$RANK/$WORLD_SIZE store_host=$RANKER_HOST_STORE",
+        ],
     );
-    cmd.arg(template("multinode.sbatch")).args([
-        "--",
-        "sh",
-        "-c",
-        "echo rank=$RANK/$WORLD_SIZE store_host=$RANKER_HOST_STORE",
-    ]);
-    let id = submit_wait(cmd);
-    let out = job_output(dir.path(), &id);
     assert_eq!(job_field(&id, "JobState"), "COMPLETED", "{out}");
     assert!(
         out.contains("0: rank=0/2 store_host=1") && out.contains("1: rank=1/2 store_host=1"),
@@ -218,33 +230,24 @@ fn a_failing_worker_ends_the_job_failed_with_its_exit_code() {
     let fail = "echo rank=$RANK; if [ $RANK = 1 ]; then sleep 0.5; exit 3; fi; sleep 30";
     // Per-node mode (multinode template, srun with one launch per node).
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = sbatch(
+    let (id, out) = run_to_end(
         dir.path(),
-        &["--wait", "--nodes=1", "--cpus-per-task=2"],
+        "multinode.sbatch",
+        &["--nodes=1", "--cpus-per-task=2"],
         &[("NPROC", "2")],
+        &["sh", "-c", fail],
     );
-    cmd.arg(template("multinode.sbatch"))
-        .args(["--", "sh", "-c", fail]);
-    let id = submit_wait(cmd);
-    let out = job_output(dir.path(), &id);
     assert_eq!(job_field(&id, "JobState"), "FAILED", "{out}");
     assert_eq!(job_field(&id, "ExitCode"), "3:0", "{out}");
     // Per-task mode: the other task is terminated by srun.
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = sbatch(
+    let (id, out) = run_to_end(
         dir.path(),
-        &[
-            "--wait",
-            "--nodes=1",
-            "--ntasks-per-node=2",
-            "--cpus-per-task=1",
-        ],
+        "multinode.sbatch",
+        PER_TASK_OPTIONS,
         &[("MODE", "per-task")],
+        &["sh", "-c", fail],
     );
-    cmd.arg(template("multinode.sbatch"))
-        .args(["--", "sh", "-c", fail]);
-    let id = submit_wait(cmd);
-    let out = job_output(dir.path(), &id);
     assert_eq!(job_field(&id, "JobState"), "FAILED", "{out}");
     // slurmstepd signals the surviving task's launch and its worker at once; whichever sees it first, that task
     // must exit below 3 so srun reports the failing worker's code.
@@ -255,17 +258,23 @@ fn a_failing_worker_ends_the_job_failed_with_its_exit_code() {
 fn a_config_less_submission_fails_with_the_usage_line() {
     let Some(_cluster) = cluster() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = sbatch(dir.path(), &["--wait", "--cpus-per-task=1"], &[]);
-    cmd.arg(template("1node-8gpu.sbatch"));
-    let id = submit_wait(cmd);
-    let out = job_output(dir.path(), &id);
+    let (id, out) = run_to_end(
+        dir.path(),
+        "1node-8gpu.sbatch",
+        &["--cpus-per-task=1"],
+        &[],
+        &[],
+    );
     assert_eq!(job_field(&id, "JobState"), "FAILED", "{out}");
     assert!(out.contains("usage: sbatch"), "{out}");
     // Without NPROC on a node without GPUs, `--nproc gpu` says so instead of starting one worker.
-    let mut cmd = sbatch(dir.path(), &["--wait", "--cpus-per-task=1"], &[]);
-    cmd.arg(template("1node-8gpu.sbatch")).args(["--", "true"]);
-    let id = submit_wait(cmd);
-    let out = job_output(dir.path(), &id);
+    let (id, out) = run_to_end(
+        dir.path(),
+        "1node-8gpu.sbatch",
+        &["--cpus-per-task=1"],
+        &[],
+        &["true"],
+    );
     assert_eq!(job_field(&id, "JobState"), "FAILED", "{out}");
     assert!(out.contains("--nproc \"gpu\": no GPU is visible"), "{out}");
 }
@@ -278,10 +287,13 @@ fn interrupted_run(
     options: &[&str],
     scancel: &[&str],
 ) -> (String, String) {
-    let mut cmd = sbatch(dir, options, &[("NPROC", "2"), ("STEPS", "40")]);
-    cmd.arg(template(template_name))
-        .args(["--", "sh", "-c", RESUMABLE]);
-    let id = submit(cmd);
+    let id = submit(sbatch(
+        dir,
+        template_name,
+        options,
+        &[("NPROC", "2"), ("STEPS", "40")],
+        &["sh", "-c", RESUMABLE],
+    ));
     wait_until("step 3 of both ranks", Duration::from_secs(120), || {
         dir.join("ready_0").exists() && dir.join("ready_1").exists()
     });
@@ -291,18 +303,19 @@ fn interrupted_run(
         .status()
         .expect("scancel");
     assert!(status.success());
-    // A requeued job waits before it starts again; start it now.
     wait_until("the requeue", Duration::from_secs(60), || {
         job_field(&id, "Restarts") == "1"
     });
-    let _ = Command::new("scontrol")
-        .args(["update", &format!("JobId={id}"), "StartTime=now"])
-        .status();
     wait_until("the resumed job to end", Duration::from_secs(120), || {
-        matches!(
-            job_field(&id, "JobState").as_str(),
-            "COMPLETED" | "FAILED" | "CANCELLED"
-        )
+        let state = job_field(&id, "JobState");
+        if state == "PENDING" {
+            // A requeued job waits ~2 minutes before it starts again; start it now. Repeated because an update
+            // sent while the job is still completing is ignored.
+            let _ = Command::new("scontrol")
+                .args(["update", &format!("JobId={id}"), "StartTime=now"])
+                .status();
+        }
+        matches!(state.as_str(), "COMPLETED" | "FAILED" | "CANCELLED")
     });
     let out = job_output(dir, &id);
     assert_eq!(job_field(&id, "JobState"), "COMPLETED", "{out}");
@@ -373,10 +386,13 @@ fn a_run_that_finishes_despite_usr1_is_not_requeued() {
     let worker =
         "trap 'echo rank $RANK: USR1 during the final evaluation' USR1; touch ready_$RANK; \
                   for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.2; done; echo rank $RANK finished";
-    let mut cmd = sbatch(dir.path(), &["--cpus-per-task=2"], &[("NPROC", "2")]);
-    cmd.arg(template("1node-8gpu.sbatch"))
-        .args(["--", "bash", "-c", worker]);
-    let id = submit(cmd);
+    let id = submit(sbatch(
+        dir.path(),
+        "1node-8gpu.sbatch",
+        &["--cpus-per-task=2"],
+        &[("NPROC", "2")],
+        &["bash", "-c", worker],
+    ));
     wait_until("both ranks to start", Duration::from_secs(120), || {
         dir.path().join("ready_0").exists() && dir.path().join("ready_1").exists()
     });

@@ -124,3 +124,11 @@ pub fn max_weight_diff(a: &Path, b: &Path) -> (f32, String) {
     }
     worst
 }
+
+/// Writes `yaml` as `dir/config.yaml` (creating `dir`) and returns its path.
+pub fn write_config(dir: &Path, yaml: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
