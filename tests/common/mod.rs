@@ -2,12 +2,17 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+mod diff;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ranker_data::{synth_file, SynthOptions};
 use serde_json::Value;
+
+// Each test binary uses its own subset of the helpers.
+#[allow(unused_imports)]
+pub use diff::{max_abs_diff, max_weight_diff, weights};
 
 /// A workspace binary next to this test's executable (`cargo test --workspace` builds them all).
 pub fn bin(name: &str) -> PathBuf {
@@ -77,54 +82,6 @@ pub fn step_losses(run_dir: &Path) -> Vec<(u64, f64)> {
         .map(|v| (v["step"].as_u64().unwrap(), v["loss"].as_f64().unwrap()))
         .collect()
 }
-
-/// The weights of a checkpoint directory, by tensor name.
-pub fn weights(checkpoint: &Path) -> HashMap<String, Vec<f32>> {
-    ranker_models::read_safetensors(&checkpoint.join("model.safetensors"))
-        .expect("model.safetensors")
-        .into_iter()
-        .map(|(k, v)| (k, v.convert::<f32>().into_vec::<f32>().unwrap()))
-        .collect()
-}
-
-/// The largest `|a[i] − b[i]|`: NaN when either side holds a NaN (so `diff <= tol` fails), and a
-/// panic when the lengths differ.
-pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len(), "compared vectors differ in length");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, |worst, d| {
-            if worst.is_nan() || d.is_nan() {
-                f32::NAN
-            } else {
-                worst.max(d)
-            }
-        })
-}
-
-/// The largest absolute difference between two checkpoints' weights, and where (NaN when a weight
-/// is NaN; a panic when the tensor names or sizes differ).
-pub fn max_weight_diff(a: &Path, b: &Path) -> (f32, String) {
-    let (a, b) = (weights(a), weights(b));
-    let mut names: Vec<&String> = a.keys().collect();
-    names.sort();
-    let mut other: Vec<&String> = b.keys().collect();
-    other.sort();
-    assert_eq!(names, other, "the checkpoints hold different tensors");
-    let mut worst = (0f32, String::new());
-    for name in names {
-        let diff = max_abs_diff(&a[name], &b[name]);
-        if diff.is_nan() {
-            return (diff, name.clone());
-        }
-        if diff > worst.0 {
-            worst = (diff, name.clone());
-        }
-    }
-    worst
-}
-
 /// Writes `yaml` as `dir/config.yaml` (creating `dir`) and returns its path.
 pub fn write_config(dir: &Path, yaml: &str) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();

@@ -1,5 +1,6 @@
 //! Config loading: defaults, overrides, and one-line errors naming the key path.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ranker_train::config::{Config, LossKind, Override, RankerKind, SamplingMode};
@@ -125,4 +126,130 @@ fn resolved_config_round_trips() {
     let c = load("model: {ranker: simcls}\ntrain: {lr: 2.0e-5}", &[]).unwrap();
     let again = Config::from_yaml_str(&c.to_yaml(), Path::new("resolved.yaml"), &[]).unwrap();
     assert_eq!(again.to_yaml(), c.to_yaml());
+}
+
+/// `(key, default cell)` of every row of the `| key | default | …` tables in `configs/README.md`.
+fn readme_defaults() -> Vec<(String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/README.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut rows = Vec::new();
+    let mut in_defaults_table = false;
+    for line in text.lines() {
+        let Some(inner) = line.trim().strip_prefix('|') else {
+            in_defaults_table = false;
+            continue;
+        };
+        let cells: Vec<&str> = inner.split('|').map(str::trim).collect();
+        if cells.len() < 2 || cells[0].starts_with("---") {
+            continue;
+        }
+        if cells[..2] == ["key", "default"] {
+            in_defaults_table = true;
+        } else if in_defaults_table {
+            let key = cells[0].trim_matches('`');
+            rows.push((key.to_owned(), cells[1].to_owned()));
+        }
+    }
+    rows
+}
+
+/// Every leaf of a serialized config by its dotted key path (`model.sampling.mode`).
+fn leaves(config: &Config) -> BTreeMap<String, serde_json::Value> {
+    fn walk(prefix: &str, value: serde_json::Value, out: &mut BTreeMap<String, serde_json::Value>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map {
+                    let path = match prefix {
+                        "" => key,
+                        _ => format!("{prefix}.{key}"),
+                    };
+                    walk(&path, child, out);
+                }
+            }
+            leaf => {
+                out.insert(prefix.to_owned(), leaf);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk("", serde_json::to_value(config).unwrap(), &mut out);
+    out
+}
+
+fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The defaults table of `configs/README.md` lists every key of the schema once, and each default it gives is
+/// the one an empty config resolves to: `` `value` `` (YAML, `<key>` placeholders standing for other keys'
+/// values), `—` for no value, `per ranker` for a key left null by the schema and filled for every ranker.
+#[test]
+fn the_readme_defaults_table_matches_the_schema() {
+    let schema = leaves(&Config::default());
+    let resolved = leaves(&load("", &[]).unwrap());
+    let rows = readme_defaults();
+    let documented: BTreeMap<&str, &str> =
+        rows.iter().map(|(k, d)| (k.as_str(), d.as_str())).collect();
+    assert_eq!(documented.len(), rows.len(), "a key is listed twice");
+    let missing: Vec<&String> = schema
+        .keys()
+        .filter(|k| !documented.contains_key(k.as_str()))
+        .collect();
+    let unknown: Vec<&&str> = documented
+        .keys()
+        .filter(|k| !schema.contains_key(**k))
+        .collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "configs/README.md lacks {missing:?} and lists {unknown:?}, which the schema does not have"
+    );
+
+    let per_ranker: Vec<BTreeMap<String, serde_json::Value>> =
+        ["pairranker", "summareranker", "simcls"]
+            .iter()
+            .map(|r| leaves(&load(&format!("model: {{ranker: {r}}}"), &[]).unwrap()))
+            .collect();
+    for (key, cell) in documented {
+        if cell == "—" {
+            assert!(
+                resolved[key].is_null(),
+                "{key}: README `—`, resolved {}",
+                resolved[key]
+            );
+        } else if cell == "per ranker" {
+            assert!(
+                schema[key].is_null(),
+                "{key}: per ranker, but the schema sets {}",
+                schema[key]
+            );
+            for ranker in &per_ranker {
+                assert!(
+                    !ranker[key].is_null(),
+                    "{key}: per ranker, but a ranker leaves it null"
+                );
+            }
+        } else {
+            let value = cell
+                .strip_prefix('`')
+                .and_then(|rest| rest.split('`').next())
+                .unwrap_or_else(|| panic!("{key}: unreadable default cell {cell:?}"));
+            let mut text = value.to_owned();
+            for (other, other_value) in &resolved {
+                let shown = match other_value {
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                };
+                text = text.replace(&format!("<{other}>"), &shown);
+            }
+            let expected: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+            assert!(
+                same_value(&expected, &resolved[key]),
+                "{key}: README default {value}, the schema's {}",
+                resolved[key]
+            );
+        }
+    }
 }

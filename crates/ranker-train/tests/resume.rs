@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use burn::backend::{Autodiff, Flex};
@@ -63,14 +62,6 @@ eval: {{batch_size: 16}}
     )
 }
 
-fn weights(dir: &Path) -> HashMap<String, Vec<f32>> {
-    ranker_models::read_safetensors(&dir.join("model.safetensors"))
-        .unwrap()
-        .into_iter()
-        .map(|(k, v)| (k, v.convert::<f32>().into_vec::<f32>().unwrap()))
-        .collect()
-}
-
 #[test]
 fn n_steps_resume_n_steps_equals_2n_steps() {
     let _guard = common::lock();
@@ -123,24 +114,11 @@ fn n_steps_resume_n_steps_equals_2n_steps() {
     }
     assert_eq!(straight.best, second.best, "same dev scores, same best");
 
-    let a = weights(&straight_dir.join(format!("checkpoints/step-{}", 2 * N)));
-    let b = weights(&split_dir.join(format!("checkpoints/step-{}", 2 * N)));
-    assert_eq!(a.len(), b.len());
-    let mut worst = (0f32, String::new());
-    for (name, wa) in &a {
-        let wb = &b[name];
-        for (x, y) in wa.iter().zip(wb) {
-            if (x - y).abs() > worst.0 {
-                worst = ((x - y).abs(), name.clone());
-            }
-        }
-    }
-    assert!(
-        worst.0 <= 1e-6,
-        "final weights differ by {} in {}",
-        worst.0,
-        worst.1
+    let (worst, name) = common::max_weight_diff(
+        &straight_dir.join(format!("checkpoints/step-{}", 2 * N)),
+        &split_dir.join(format!("checkpoints/step-{}", 2 * N)),
     );
+    assert!(worst <= 1e-6, "final weights differ by {worst} in {name}");
 
     // metrics.jsonl of the resumed run reads like the straight one (same steps, same order).
     let steps = |dir: &Path| -> Vec<String> {

@@ -9,12 +9,17 @@ mod train;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use data::*;
-pub use report::*;
-pub use reward::*;
-pub use score::*;
-pub use serve::*;
-pub use train::*;
+pub use data::{
+    ConvertArgs, ConvertFrom, DataCommand, DataScoreArgs, PrepareArgs, StatsArgs, SynthArgs,
+};
+pub use report::ReportArgs;
+pub use reward::{
+    BestOfNArgs, CompareArgs, ModelArgs, OrderArg, RankArgs, RankWithRefArgs, RewardDevice,
+    RewardModelArgs, RewardPrecision, SelectModeArg,
+};
+pub use score::ScoreArgs;
+pub use serve::ServeArgs;
+pub use train::{ConfigArgs, DeviceArg, EncodeArgs, EvalArgs, RunArgs, TrainArgs};
 
 /// Train, evaluate and serve LLM-output rankers (PairRanker, SummaReranker, SimCLS).
 #[derive(Debug, Parser)]

@@ -6,7 +6,7 @@ mod pair_ranker;
 mod simcls;
 mod summa_reranker;
 
-pub use materialize::*;
-pub use pair_ranker::*;
-pub use simcls::*;
-pub use summa_reranker::*;
+pub use materialize::materialize_params;
+pub use pair_ranker::{PairRankerScorer, PreparedPairItem};
+pub use simcls::{PreparedSimClsItem, SimClsScorer};
+pub use summa_reranker::{PreparedSummaItem, SummaRerankerScorer};

@@ -10,10 +10,10 @@ mod table;
 mod values;
 
 pub use across_runs::{chart_series, compare_runs, CompareError, CompareOptions, RunReport};
-pub use build::*;
+pub use build::{build_report, MethodRow, ModeInfo, Report, ReportInput, RowCategory, Timings};
 pub use chart::comparison_chart;
 pub(crate) use gpt::judged_items;
 pub use gpt::{CmpPolicy, Correlations, GptOptions, GptSummary};
-pub use selection::*;
-pub use table::*;
+pub use selection::{oracle_index, selection_metrics, SelectionMetrics};
+pub use table::render_table;
 pub use values::NamedValues;

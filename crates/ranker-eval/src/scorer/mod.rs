@@ -4,5 +4,5 @@
 mod base;
 mod synthetic;
 
-pub use base::*;
-pub use synthetic::*;
+pub use base::{ListScorer, PairRef, PairScorer};
+pub use synthetic::{SyntheticItem, SyntheticScorer};

@@ -4,6 +4,6 @@ mod codec;
 mod gather;
 mod range;
 
-pub use codec::*;
-pub use gather::*;
-pub use range::*;
+pub use codec::{decode_shard, encode_shard, ShardPayload};
+pub use gather::{run_sharded, ShardedRun};
+pub use range::shard_range;

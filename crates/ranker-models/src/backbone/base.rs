@@ -199,6 +199,34 @@ impl ConfigIssue {
         }
     }
 
+    /// Fails unless `hidden_size` splits into `num_attention_heads` equal heads.
+    pub(crate) fn check_heads(hidden_size: usize, num_attention_heads: usize) -> Result<(), Self> {
+        if num_attention_heads > 0 && hidden_size.is_multiple_of(num_attention_heads) {
+            Ok(())
+        } else {
+            Err(Self::new(
+                "num_attention_heads",
+                format!(
+                    "hidden_size {hidden_size} is not a multiple of num_attention_heads {num_attention_heads}"
+                ),
+            ))
+        }
+    }
+
+    /// Fails when `pad_token_id` is set but is not a row of the `vocab_size`-row embedding.
+    pub(crate) fn check_pad_token(
+        pad_token_id: Option<u32>,
+        vocab_size: usize,
+    ) -> Result<(), Self> {
+        match pad_token_id {
+            Some(pad) if pad as usize >= vocab_size => Err(Self::new(
+                "pad_token_id",
+                format!("{pad} is outside vocab_size {vocab_size}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn at(self, path: &Path) -> LoadError {
         LoadError::UnsupportedConfig {
             path: path.to_path_buf(),

@@ -20,43 +20,6 @@ use super::init;
 use super::padding::embed_with_padding_idx;
 use crate::dropout::Dropout;
 
-fn default_vocab_size() -> usize {
-    30522
-}
-fn default_hidden_size() -> usize {
-    768
-}
-fn default_num_hidden_layers() -> usize {
-    12
-}
-fn default_num_attention_heads() -> usize {
-    12
-}
-fn default_intermediate_size() -> usize {
-    3072
-}
-fn default_hidden_act() -> HiddenAct {
-    HiddenAct::Gelu
-}
-fn default_dropout() -> f64 {
-    0.1
-}
-fn default_max_position_embeddings() -> usize {
-    512
-}
-fn default_type_vocab_size() -> usize {
-    2
-}
-fn default_initializer_range() -> f64 {
-    0.02
-}
-fn default_layer_norm_eps() -> f64 {
-    1e-12
-}
-fn default_pad_token_id() -> Option<u32> {
-    Some(0)
-}
-
 /// `config.json` of a BERT or RoBERTa model: transformers' field names and BERT's defaults.
 ///
 /// RoBERTa configs differ only in defaults (`pad_token_id` 1, `vocab_size` 50265), which
@@ -65,74 +28,74 @@ fn default_pad_token_id() -> Option<u32> {
 /// written back.
 // https://github.com/huggingface/transformers/blob/v5.24.0/src/transformers/models/bert/configuration_bert.py#L25
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BertConfig {
     /// Rows of `embeddings.word_embeddings`.
-    #[serde(default = "default_vocab_size")]
     pub vocab_size: usize,
     /// Width of every hidden state.
-    #[serde(default = "default_hidden_size")]
     pub hidden_size: usize,
     /// Number of encoder layers.
-    #[serde(default = "default_num_hidden_layers")]
     pub num_hidden_layers: usize,
     /// Attention heads per layer; `hidden_size` must be a multiple of it.
-    #[serde(default = "default_num_attention_heads")]
     pub num_attention_heads: usize,
     /// Width of the feed-forward layer.
-    #[serde(default = "default_intermediate_size")]
     pub intermediate_size: usize,
     /// Feed-forward activation.
-    #[serde(default = "default_hidden_act")]
     pub hidden_act: HiddenAct,
     /// Dropout after the embeddings and after each sub-layer's output projection.
-    #[serde(default = "default_dropout")]
     pub hidden_dropout_prob: f64,
     /// Dropout on the attention probabilities.
-    #[serde(default = "default_dropout")]
     pub attention_probs_dropout_prob: f64,
     /// Rows of `embeddings.position_embeddings` (the longest input, counting RoBERTa's offset).
-    #[serde(default = "default_max_position_embeddings")]
     pub max_position_embeddings: usize,
     /// Rows of `embeddings.token_type_embeddings`.
-    #[serde(default = "default_type_vocab_size")]
     pub type_vocab_size: usize,
     /// σ of the N(0, σ) initialisation.
-    #[serde(default = "default_initializer_range")]
     pub initializer_range: f64,
     /// LayerNorm epsilon.
-    #[serde(default = "default_layer_norm_eps")]
     pub layer_norm_eps: f64,
     /// Padding token id (the zeroed embedding row; RoBERTa's position offset).
-    #[serde(default = "default_pad_token_id")]
     pub pad_token_id: Option<u32>,
     /// Only `"absolute"` is supported (transformers ≤ 4.x also had `relative_key`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub position_embedding_type: Option<String>,
     /// Must be false: decoder use is not supported.
-    #[serde(default)]
     pub is_decoder: bool,
     /// Must be false: cross-attention is not supported.
-    #[serde(default)]
     pub add_cross_attention: bool,
     /// Every other key of `config.json`, kept verbatim.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Default for BertConfig {
+    fn default() -> Self {
+        Self {
+            vocab_size: 30522,
+            hidden_size: 768,
+            num_hidden_layers: 12,
+            num_attention_heads: 12,
+            intermediate_size: 3072,
+            hidden_act: HiddenAct::Gelu,
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+            max_position_embeddings: 512,
+            type_vocab_size: 2,
+            initializer_range: 0.02,
+            layer_norm_eps: 1e-12,
+            pad_token_id: Some(0),
+            position_embedding_type: None,
+            is_decoder: false,
+            add_cross_attention: false,
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
 impl BertConfig {
     /// Checks that the config describes a model this module implements.
     pub(crate) fn validate(&self) -> Result<(), ConfigIssue> {
-        if self.num_attention_heads == 0
-            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
-        {
-            return Err(ConfigIssue::new(
-                "num_attention_heads",
-                format!(
-                    "hidden_size {} is not a multiple of num_attention_heads {}",
-                    self.hidden_size, self.num_attention_heads
-                ),
-            ));
-        }
+        ConfigIssue::check_heads(self.hidden_size, self.num_attention_heads)?;
         if let Some(kind) = self.position_embedding_type.as_deref() {
             if kind != "absolute" {
                 return Err(ConfigIssue::new(
@@ -164,14 +127,7 @@ impl BertConfig {
             "attention_probs_dropout_prob",
             self.attention_probs_dropout_prob,
         )?;
-        if let Some(pad) = self.pad_token_id {
-            if pad as usize >= self.vocab_size {
-                return Err(ConfigIssue::new(
-                    "pad_token_id",
-                    format!("{pad} is outside vocab_size {}", self.vocab_size),
-                ));
-            }
-        }
+        ConfigIssue::check_pad_token(self.pad_token_id, self.vocab_size)?;
         Ok(())
     }
 }

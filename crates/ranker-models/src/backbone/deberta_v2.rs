@@ -94,46 +94,6 @@ fn serialize_pos_att_type<S: Serializer>(v: &[PosAttType], s: S) -> Result<S::Ok
     s.collect_seq(v.iter().map(|t| t.as_str()))
 }
 
-fn default_vocab_size() -> usize {
-    128100
-}
-fn default_hidden_size() -> usize {
-    1536
-}
-fn default_layers_or_heads() -> usize {
-    24
-}
-fn default_intermediate_size() -> usize {
-    6144
-}
-fn default_hidden_act() -> HiddenAct {
-    HiddenAct::Gelu
-}
-fn default_dropout() -> f64 {
-    0.1
-}
-fn default_max_position_embeddings() -> usize {
-    512
-}
-fn default_initializer_range() -> f64 {
-    0.02
-}
-fn default_layer_norm_eps() -> f64 {
-    1e-7
-}
-fn default_minus_one() -> i64 {
-    -1
-}
-fn default_pad_token_id() -> Option<u32> {
-    Some(0)
-}
-fn default_true() -> bool {
-    true
-}
-fn default_norm_rel_ebd() -> String {
-    "none".to_string()
-}
-
 /// `config.json` of a DeBERTa-v2/v3 model: transformers' field names and defaults (including the
 /// `getattr` defaults of keys the config class does not declare: `position_buckets`, `share_att_key`,
 /// `norm_rel_ebd`, `embedding_size`, `conv_kernel_size`, `attention_head_size`).
@@ -142,101 +102,103 @@ fn default_norm_rel_ebd() -> String {
 /// written back.
 // https://github.com/huggingface/transformers/blob/v5.24.0/src/transformers/models/deberta_v2/configuration_deberta_v2.py#L24
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DebertaV2Config {
     /// Rows of `embeddings.word_embeddings`.
-    #[serde(default = "default_vocab_size")]
     pub vocab_size: usize,
     /// Width of every hidden state.
-    #[serde(default = "default_hidden_size")]
     pub hidden_size: usize,
     /// Number of encoder layers.
-    #[serde(default = "default_layers_or_heads")]
     pub num_hidden_layers: usize,
     /// Attention heads per layer; `hidden_size` must be a multiple of it.
-    #[serde(default = "default_layers_or_heads")]
     pub num_attention_heads: usize,
     /// Width of the feed-forward layer.
-    #[serde(default = "default_intermediate_size")]
     pub intermediate_size: usize,
     /// Feed-forward activation.
-    #[serde(default = "default_hidden_act")]
     pub hidden_act: HiddenAct,
     /// Dropout after the embeddings, after each sub-layer's output projection and on the relative
     /// embeddings.
-    #[serde(default = "default_dropout")]
     pub hidden_dropout_prob: f64,
     /// Dropout on the attention probabilities.
-    #[serde(default = "default_dropout")]
     pub attention_probs_dropout_prob: f64,
     /// Rows of `embeddings.position_embeddings` (when `position_biased_input`) and the default
     /// `max_relative_positions`.
-    #[serde(default = "default_max_position_embeddings")]
     pub max_position_embeddings: usize,
     /// Rows of `embeddings.token_type_embeddings`; 0 means no token type embedding.
-    #[serde(default)]
     pub type_vocab_size: usize,
     /// σ of the N(0, σ) initialisation.
-    #[serde(default = "default_initializer_range")]
     pub initializer_range: f64,
     /// LayerNorm epsilon.
-    #[serde(default = "default_layer_norm_eps")]
     pub layer_norm_eps: f64,
     /// Whether the disentangled relative attention terms are used.
-    #[serde(default)]
     pub relative_attention: bool,
     /// Largest relative distance; values below 1 mean `max_position_embeddings`.
-    #[serde(default = "default_minus_one")]
     pub max_relative_positions: i64,
     /// Number of log-bucketed relative positions on each side; values ≤ 0 mean no bucketing.
-    #[serde(default = "default_minus_one")]
     pub position_buckets: i64,
     /// Padding token id (the zeroed embedding row).
-    #[serde(default = "default_pad_token_id")]
     pub pad_token_id: Option<u32>,
     /// Whether absolute position embeddings are added to the input.
-    #[serde(default = "default_true")]
     pub position_biased_input: bool,
     /// The relative attention terms.
     #[serde(
-        default,
         deserialize_with = "deserialize_pos_att_type",
         serialize_with = "serialize_pos_att_type"
     )]
     pub pos_att_type: Vec<PosAttType>,
     /// Whether the relative embeddings are projected by the content query/key projections.
-    #[serde(default)]
     pub share_att_key: bool,
     /// `"layer_norm"` to normalise the relative embeddings, `"none"` otherwise (`|`-separated).
-    #[serde(default = "default_norm_rel_ebd")]
     pub norm_rel_ebd: String,
     /// Width of the word embeddings when it differs from `hidden_size` (then `embed_proj` maps it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding_size: Option<usize>,
     /// Convolution after the first layer (deberta-v2-xlarge); only absent or 0 is supported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conv_kernel_size: Option<i64>,
     /// Per-head width; only absent or `hidden_size / num_attention_heads` is supported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attention_head_size: Option<usize>,
     /// Every other key of `config.json`, kept verbatim.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Default for DebertaV2Config {
+    fn default() -> Self {
+        Self {
+            vocab_size: 128100,
+            hidden_size: 1536,
+            num_hidden_layers: 24,
+            num_attention_heads: 24,
+            intermediate_size: 6144,
+            hidden_act: HiddenAct::Gelu,
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+            max_position_embeddings: 512,
+            type_vocab_size: 0,
+            initializer_range: 0.02,
+            layer_norm_eps: 1e-7,
+            relative_attention: false,
+            max_relative_positions: -1,
+            position_buckets: -1,
+            pad_token_id: Some(0),
+            position_biased_input: true,
+            pos_att_type: Vec::new(),
+            share_att_key: false,
+            norm_rel_ebd: "none".into(),
+            embedding_size: None,
+            conv_kernel_size: None,
+            attention_head_size: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
 impl DebertaV2Config {
     /// Checks that the config describes a model this module implements.
     pub(crate) fn validate(&self) -> Result<(), ConfigIssue> {
-        if self.num_attention_heads == 0
-            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
-        {
-            return Err(ConfigIssue::new(
-                "num_attention_heads",
-                format!(
-                    "hidden_size {} is not a multiple of num_attention_heads {}",
-                    self.hidden_size, self.num_attention_heads
-                ),
-            ));
-        }
+        ConfigIssue::check_heads(self.hidden_size, self.num_attention_heads)?;
         if let Some(size) = self.attention_head_size {
             if size != self.head_dim() {
                 return Err(ConfigIssue::new(
@@ -269,14 +231,7 @@ impl DebertaV2Config {
             "attention_probs_dropout_prob",
             self.attention_probs_dropout_prob,
         )?;
-        if let Some(pad) = self.pad_token_id {
-            if pad as usize >= self.vocab_size {
-                return Err(ConfigIssue::new(
-                    "pad_token_id",
-                    format!("{pad} is outside vocab_size {}", self.vocab_size),
-                ));
-            }
-        }
+        ConfigIssue::check_pad_token(self.pad_token_id, self.vocab_size)?;
         Ok(())
     }
 

@@ -24,97 +24,66 @@ use super::bert::key_padding_bias;
 use super::init;
 use crate::dropout::Dropout;
 
-fn default_vocab_size() -> usize {
-    32128
-}
-fn default_d_model() -> usize {
-    512
-}
-fn default_d_kv() -> usize {
-    64
-}
-fn default_d_ff() -> usize {
-    2048
-}
-fn default_num_layers() -> usize {
-    6
-}
-fn default_num_heads() -> usize {
-    8
-}
-fn default_num_buckets() -> usize {
-    32
-}
-fn default_max_distance() -> usize {
-    128
-}
-fn default_dropout_rate() -> f64 {
-    0.1
-}
-fn default_layer_norm_epsilon() -> f64 {
-    1e-6
-}
-fn default_initializer_factor() -> f64 {
-    1.0
-}
-fn default_feed_forward_proj() -> String {
-    "relu".into()
-}
-fn default_pad_token_id() -> Option<u32> {
-    Some(0)
-}
-
 /// `config.json` of a T5 model: transformers' `T5Config` field names and defaults. Decoder settings
 /// (`num_decoder_layers`, …) and derived keys (`dense_act_fn`, `is_gated_act`) are kept verbatim in
 /// `extra`; the feed-forward is derived from `feed_forward_proj`, as transformers does.
 // https://github.com/huggingface/transformers/blob/v5.24.0/src/transformers/models/t5/configuration_t5.py#L43
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct T5Config {
     /// Rows of `shared`.
-    #[serde(default = "default_vocab_size")]
     pub vocab_size: usize,
     /// Width of the hidden states.
-    #[serde(default = "default_d_model")]
     pub d_model: usize,
     /// Width of each attention head (`num_heads · d_kv` need not equal `d_model`).
-    #[serde(default = "default_d_kv")]
     pub d_kv: usize,
     /// Width of the feed-forward layer.
-    #[serde(default = "default_d_ff")]
     pub d_ff: usize,
     /// Encoder blocks.
-    #[serde(default = "default_num_layers")]
     pub num_layers: usize,
     /// Attention heads per block.
-    #[serde(default = "default_num_heads")]
     pub num_heads: usize,
     /// Relative position buckets (half per direction).
-    #[serde(default = "default_num_buckets")]
     pub relative_attention_num_buckets: usize,
     /// Distances from here on share the last bucket.
-    #[serde(default = "default_max_distance")]
     pub relative_attention_max_distance: usize,
     /// Dropout on the embeddings, attention probabilities, sub-layer outputs and the final state.
-    #[serde(default = "default_dropout_rate")]
     pub dropout_rate: f64,
     /// RMS norm epsilon.
-    #[serde(default = "default_layer_norm_epsilon")]
     pub layer_norm_epsilon: f64,
     /// Scale of transformers' T5 initialisation.
-    #[serde(default = "default_initializer_factor")]
     pub initializer_factor: f64,
     /// `relu`, `gated-gelu` or generally `{gated-}{activation}`.
-    #[serde(default = "default_feed_forward_proj")]
     pub feed_forward_proj: String,
     /// Padding token id (batch padding; T5's embedding has no padding row).
-    #[serde(default = "default_pad_token_id")]
     pub pad_token_id: Option<u32>,
     /// Must be false: this is the encoder.
-    #[serde(default)]
     pub is_decoder: bool,
     /// Every other key of `config.json`, kept verbatim.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for T5Config {
+    fn default() -> Self {
+        Self {
+            vocab_size: 32128,
+            d_model: 512,
+            d_kv: 64,
+            d_ff: 2048,
+            num_layers: 6,
+            num_heads: 8,
+            relative_attention_num_buckets: 32,
+            relative_attention_max_distance: 128,
+            dropout_rate: 0.1,
+            layer_norm_epsilon: 1e-6,
+            initializer_factor: 1.0,
+            feed_forward_proj: "relu".into(),
+            pad_token_id: Some(0),
+            is_decoder: false,
+            extra: serde_json::Map::new(),
+        }
+    }
 }
 
 /// The feed-forward of a [`T5Config`]: its activation and whether it is gated.
@@ -190,14 +159,7 @@ impl T5Config {
             ));
         }
         ConfigIssue::check_prob("dropout_rate", self.dropout_rate)?;
-        if let Some(pad) = self.pad_token_id {
-            if pad as usize >= self.vocab_size {
-                return Err(ConfigIssue::new(
-                    "pad_token_id",
-                    format!("{pad} is outside vocab_size {}", self.vocab_size),
-                ));
-            }
-        }
+        ConfigIssue::check_pad_token(self.pad_token_id, self.vocab_size)?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ mod summa_reranker;
 mod tensors;
 
 pub use layout::LoadedRanker;
-pub use pair_ranker::*;
-pub use ranker_config::*;
-pub use simcls::*;
-pub use summa_reranker::*;
+pub use pair_ranker::{load_pair_ranker, load_pair_ranker_weights, save_pair_ranker};
+pub use ranker_config::{RankerConfig, RankerType};
+pub use simcls::{load_simcls, load_simcls_weights, save_simcls};
+pub use summa_reranker::{load_summa_reranker, load_summa_reranker_weights, save_summa_reranker};

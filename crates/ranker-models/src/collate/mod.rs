@@ -12,10 +12,16 @@ mod summa_reranker;
 mod text_encoder;
 mod token_matrix;
 
-pub use markers::*;
-pub use pair_ranker::*;
-pub use pairrm::*;
-pub use simcls::*;
-pub use summa_reranker::*;
-pub use text_encoder::*;
-pub use token_matrix::*;
+pub use markers::{
+    escape_pair_markers, PairMarkerIds, CANDIDATE1_MARKER, CANDIDATE2_MARKER, CANDIDATE_MARKER,
+    DUAL_CANDIDATE_PREFIX, DUAL_SOURCE_PREFIX, PAIR_MARKERS, SOURCE_MARKER,
+};
+pub use pair_ranker::{
+    CandidatePair, CollatedPairItems, LengthBudget, PairBatch, PairCollator, PairRow,
+    PairTokenizer, RankText,
+};
+pub use pairrm::{PairRmLayout, PairText};
+pub use simcls::{DualBatch, DualCollator};
+pub use summa_reranker::{ScrBatch, ScrCollator};
+pub use text_encoder::{SpecialTokens, TextEncoder, TokenizerSettings};
+pub use token_matrix::TokenMatrix;

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../../../../tests/common/diff.rs"]
+mod diff;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +12,10 @@ use burn::backend::Flex;
 use burn::tensor::{Int, Tensor, TensorData};
 use ranker_models::{read_safetensors, Backbone, BackboneInput};
 use serde::Deserialize;
+
+// Each test binary uses its own subset of the helpers.
+#[allow(unused_imports)]
+pub use diff::max_abs_diff as max_abs_diff_f32;
 
 pub type B = Flex;
 
@@ -100,22 +107,6 @@ pub fn batch_input(
 pub fn max_abs_diff(a: &TensorData, b: &TensorData) -> f32 {
     assert_eq!(a.shape, b.shape);
     max_abs_diff_f32(&a.to_vec::<f32>().unwrap(), &b.to_vec::<f32>().unwrap())
-}
-
-/// The largest `|a[i] − b[i]|`: NaN when either side holds a NaN (so `diff <= tol` fails), and a
-/// panic when the lengths differ.
-pub fn max_abs_diff_f32(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len(), "compared vectors differ in length");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, |worst, d| {
-            if worst.is_nan() || d.is_nan() {
-                f32::NAN
-            } else {
-                worst.max(d)
-            }
-        })
 }
 
 /// `backbone`'s last hidden state on every fixture batch of `model`, compared with transformers'.

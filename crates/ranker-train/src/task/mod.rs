@@ -3,6 +3,7 @@
 //! The loop in [`crate::trainer`] is written once over [`RankerTask`].
 
 mod backbone;
+mod dev_eval;
 mod listwise;
 mod pair_ranker;
 mod simcls;

@@ -10,10 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use ranker_data::{Dataset, Example, PairSampler, PairSampling};
 use ranker_dist::Collective;
-use ranker_eval::{
-    evaluate_pairwise, BatchOptions, BubbleOptions, BubbleTarget, EvalOptions, PairInference,
-    PairRankerScorer, SelectionMetrics,
-};
+use ranker_eval::{BubbleOptions, BubbleTarget, PairInference, PairRankerScorer, SelectionMetrics};
 use ranker_models::checkpoint::{
     load_pair_ranker, load_pair_ranker_weights, save_pair_ranker, RankerConfig, RankerType,
 };
@@ -23,6 +20,7 @@ use ranker_models::loss::PairLoss;
 use ranker_models::ranker::{PairInput, PairRanker, PairRankerConfig};
 use ranker_models::BackboneConfig;
 
+use super::dev_eval::{dev_selection, DevEvalOptions};
 use super::{row_key, BackboneSetup, Prepared, RankerTask};
 use crate::config::{Config, LossKind, SamplingMode};
 use crate::error::TrainError;
@@ -239,19 +237,15 @@ impl<B: AutodiffBackend> RankerTask<B> for PairTask {
         let mut scorer =
             PairRankerScorer::new(model.valid(), self.collator.clone(), device.clone())?;
         // The reference selects with one bubble pass during training.
-        let options = EvalOptions {
-            mode: PairInference::Bubble(BubbleOptions {
-                num_runs: 1,
-                seed: self.seed,
-                round,
-                target: BubbleTarget::Best,
-            }),
-            batch: BatchOptions::with_batch_size(self.eval_batch),
-            ranker_name: "PairRanker".into(),
-            ..EvalOptions::default()
+        let bubble = BubbleOptions {
+            num_runs: 1,
+            seed: self.seed,
+            round,
+            target: BubbleTarget::Best,
         };
-        let outcome = evaluate_pairwise(collective, dev, &mut scorer, &options, None)?;
-        Ok(outcome.report.selection())
+        let options =
+            DevEvalOptions::pairwise("PairRanker", self.eval_batch, PairInference::Bubble(bubble));
+        dev_selection(&mut scorer, options, dev, collective)
     }
 
     fn save(&self, model: &PairRanker<B>, dir: &Path) -> Result<(), TrainError> {

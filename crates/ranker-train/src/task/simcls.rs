@@ -9,7 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use ranker_data::{CandidateSampler, Dataset, Example};
 use ranker_dist::Collective;
-use ranker_eval::{evaluate_listwise, BatchOptions, EvalOptions, SelectionMetrics, SimClsScorer};
+use ranker_eval::{SelectionMetrics, SimClsScorer};
 use ranker_models::checkpoint::{
     load_simcls, load_simcls_weights, save_simcls, RankerConfig, RankerType,
 };
@@ -17,6 +17,7 @@ use ranker_models::collate::{DualBatch, DualCollator, RankText, TextEncoder, Tok
 use ranker_models::ranker::{DualInput, SimCls};
 use ranker_models::BackboneConfig;
 
+use super::dev_eval::{dev_selection, DevEvalOptions};
 use super::listwise::{candidate_sampling, listwise_row_keys, sample_candidates};
 use super::{BackboneSetup, Prepared, RankerTask};
 use crate::config::Config;
@@ -171,13 +172,8 @@ impl<B: AutodiffBackend> RankerTask<B> for SimClsTask {
     ) -> Result<SelectionMetrics, TrainError> {
         let mut scorer = SimClsScorer::new(model.valid(), self.collator.clone(), device.clone())?;
         // `compute_metrics_for_scr`: the candidate most similar to the source.
-        let options = EvalOptions {
-            batch: BatchOptions::with_batch_size(self.eval_batch),
-            ranker_name: "SimCLS".into(),
-            ..EvalOptions::default()
-        };
-        let outcome = evaluate_listwise(collective, dev, &mut scorer, &options, None)?;
-        Ok(outcome.report.selection())
+        let options = DevEvalOptions::listwise("SimCLS", self.eval_batch);
+        dev_selection(&mut scorer, options, dev, collective)
     }
 
     fn save(&self, model: &SimCls<B>, dir: &Path) -> Result<(), TrainError> {

@@ -9,9 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use ranker_data::{CandidateSampler, Dataset, Example, ScoreMatrix};
 use ranker_dist::Collective;
-use ranker_eval::{
-    evaluate_listwise, BatchOptions, EvalOptions, SelectionMetrics, SummaRerankerScorer,
-};
+use ranker_eval::{SelectionMetrics, SummaRerankerScorer};
 use ranker_models::checkpoint::{
     load_summa_reranker, load_summa_reranker_weights, save_summa_reranker, RankerConfig, RankerType,
 };
@@ -19,6 +17,7 @@ use ranker_models::collate::{RankText, ScrBatch, ScrCollator, TextEncoder, Token
 use ranker_models::ranker::{SummaInput, SummaReranker, SummaRerankerConfig};
 use ranker_models::BackboneConfig;
 
+use super::dev_eval::{dev_selection, DevEvalOptions};
 use super::listwise::{candidate_sampling, listwise_row_keys, sample_candidates};
 use super::{BackboneSetup, Prepared, RankerTask};
 use crate::config::Config;
@@ -208,13 +207,8 @@ impl<B: AutodiffBackend> RankerTask<B> for SummaTask {
         let mut scorer =
             SummaRerankerScorer::new(model.valid(), self.collator.clone(), device.clone())?;
         // `compute_metrics_for_scr`: the candidate with the best score.
-        let options = EvalOptions {
-            batch: BatchOptions::with_batch_size(self.eval_batch),
-            ranker_name: "SummaReranker".into(),
-            ..EvalOptions::default()
-        };
-        let outcome = evaluate_listwise(collective, dev, &mut scorer, &options, None)?;
-        Ok(outcome.report.selection())
+        let options = DevEvalOptions::listwise("SummaReranker", self.eval_batch);
+        dev_selection(&mut scorer, options, dev, collective)
     }
 
     fn save(&self, model: &SummaReranker<B>, dir: &Path) -> Result<(), TrainError> {

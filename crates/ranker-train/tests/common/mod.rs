@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../../../../tests/common/diff.rs"]
+mod diff;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -10,6 +13,10 @@ use std::sync::{Mutex, MutexGuard};
 use ranker_data::{synth_file, SynthOptions};
 use ranker_dist::{DistEnv, DistOptions, ProcessGroup};
 use ranker_train::config::{Config, Override};
+
+// Each test binary uses its own subset of the helpers.
+#[allow(unused_imports)]
+pub use diff::{max_abs_diff, max_weight_diff, weights};
 
 static TRAINING: Mutex<()> = Mutex::new(());
 
