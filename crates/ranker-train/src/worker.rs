@@ -123,13 +123,9 @@ impl Worker {
         observer: &mut dyn TrainObserver,
     ) -> Result<TrainOutcome, TrainError> {
         let summary = match self.device {
-            Device::Cpu => train_on::<Flex>(
-                config,
-                &mut self.pg,
-                &Default::default(),
-                resume,
-                observer,
-            )?,
+            Device::Cpu => {
+                train_on::<Flex>(config, &mut self.pg, &Default::default(), resume, observer)?
+            }
             #[cfg(feature = "cuda")]
             Device::Cuda(ordinal) => train_on::<burn::backend::Cuda>(
                 config,

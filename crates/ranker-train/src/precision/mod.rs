@@ -35,18 +35,26 @@ pub fn check_supported<B: Backend>(
     key: &'static str,
     device: &B::Device,
 ) -> Result<(), TrainError> {
-    let Some(dtype) = compute_dtype(precision) else {
-        return Ok(());
-    };
-    if B::supports_dtype(device, DType::from(dtype)) {
+    let supported =
+        compute_dtype(precision).is_none_or(|dtype| B::supports_dtype(device, DType::from(dtype)));
+    support_verdict(precision, key, &B::name(device), supported)
+}
+
+/// The one-line error for a precision the backend named `backend` does not support.
+fn support_verdict(
+    precision: Precision,
+    key: &'static str,
+    backend: &str,
+    supported: bool,
+) -> Result<(), TrainError> {
+    if supported {
         return Ok(());
     }
     Err(TrainError::Setup {
         key,
         message: format!(
-            "{} is not supported by the {} backend of this build; use fp32{}",
+            "{} is not supported by the {backend} backend of this build; use fp32{}",
             precision.as_str(),
-            B::name(device),
             if precision == Precision::Fp16 {
                 " or bf16"
             } else {
@@ -83,5 +91,29 @@ impl MixedPrecision {
             None => model,
             Some(dtype) => ranker_models::backbone::cast_backbone(model, dtype),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    #[test]
+    fn the_cpu_backend_computes_in_every_precision() {
+        for precision in [Precision::Fp32, Precision::Bf16, Precision::Fp16] {
+            check_supported::<Flex>(precision, "train.precision", &Default::default()).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_unsupported_precision_is_one_line_naming_the_key() {
+        let err = support_verdict(Precision::Bf16, "eval.precision", "cuda<sm_70>", false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("eval.precision"), "{err}");
+        assert!(err.contains("bf16") && err.contains("cuda<sm_70>"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(support_verdict(Precision::Fp16, "k", "b", true).is_ok());
     }
 }
