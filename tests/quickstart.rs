@@ -71,8 +71,8 @@ fn quickstart_learns_in_bf16_and_fp16() {
         let last_eval: Value = metrics
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .filter(|v| v.get("dev_score").is_some())
-            .last()
+            .rev()
+            .find(|v| v.get("dev_score").is_some())
             .expect("a dev evaluation");
         assert_eq!(last_eval["step"], 100);
         // The run was in the precision asked for: only fp16 logs a loss scale.

@@ -135,21 +135,34 @@ where
     ))
 }
 
-/// Writes checkpoint `step` (model, optimiser state, trainer state) atomically (rank 0).
+/// Where the loop stands when it saves.
+pub(super) struct SavePoint {
+    /// Optimiser steps taken.
+    pub(super) step: u64,
+    /// Best dev score so far.
+    pub(super) best: Option<BestScore>,
+    /// The fp16 loss scaler's state.
+    pub(super) loss_scale: Option<LossScaleState>,
+}
+
+/// Writes checkpoint `at.step` (model, optimiser state, trainer state) atomically (rank 0).
 pub(super) fn save_checkpoint<B, T>(
     config: &Config,
     plan: &Plan,
     task: &T,
     model: &T::Model,
     optimizer: &Optimizer<B::InnerBackend>,
-    step: u64,
-    best: Option<BestScore>,
-    loss_scale: Option<LossScaleState>,
+    at: SavePoint,
 ) -> Result<PathBuf, TrainError>
 where
     B: AutodiffBackend,
     T: RankerTask<B>,
 {
+    let SavePoint {
+        step,
+        best,
+        loss_scale,
+    } = at;
     let state = TrainerState {
         version: TrainerState::VERSION,
         step,

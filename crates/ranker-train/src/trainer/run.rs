@@ -349,9 +349,11 @@ where
                 &self.task,
                 self.model(),
                 &self.optimizer,
-                step,
-                self.summary.best,
-                self.scaler.as_ref().map(LossScaler::state),
+                super::checkpointing::SavePoint {
+                    step,
+                    best: self.summary.best,
+                    loss_scale: self.scaler.as_ref().map(LossScaler::state),
+                },
             )?;
             if new_best {
                 self.plan.checkpoints.mark_best(step)?;
