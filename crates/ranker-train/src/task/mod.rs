@@ -37,9 +37,9 @@ pub(crate) trait Prepared: Sized {
     fn dropout_rows(&self) -> Vec<Vec<u64>>;
 
     /// Splits into consecutive chunks of at most `max_units` units each, in order
-    /// (`train.max_pairs_per_forward`). Rankers whose loss does not decompose over units keep one chunk.
-    fn split(self, max_units: usize) -> Vec<Self> {
-        let _ = max_units;
+    /// (`train.max_pairs_per_forward`). Rankers whose loss does not decompose over units (the
+    /// listwise ones; the config refuses the key for them) keep the whole micro-batch.
+    fn split(self, _max_units: usize) -> Vec<Self> {
         vec![self]
     }
 }
