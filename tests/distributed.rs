@@ -9,7 +9,14 @@ use std::time::{Duration, Instant};
 
 /// A PairRanker config on the tiny model with dropout 0.1 in the head and in the backbone
 /// ([`tiny_model_with_dropout`]): the masks are keyed by the pair, not by the rank or batch.
-fn config(dir: &Path, train: &Path, dev: &Path, per_device_batch: usize) -> String {
+/// `extra_train` adds lines to the `train:` section.
+fn config(
+    dir: &Path,
+    train: &Path,
+    dev: &Path,
+    per_device_batch: usize,
+    extra_train: &str,
+) -> String {
     format!(
         r#"task: train
 run: {{name: dist, output_dir: {out}, seed: 3}}
@@ -29,6 +36,7 @@ train:
   max_grad_norm: 1.0
   save_every: 2
   log_every: 1
+{extra_train}
 eval: {{batch_size: 16}}
 dist: {{backend: tcp, timeout_s: 60}}
 "#,
@@ -70,7 +78,7 @@ fn two_workers_of_batch_b_equal_one_worker_of_batch_2b() {
     let dev = common::synth(tmp.path(), "dev.jsonl", 6, 5, 22);
 
     let two = tmp.path().join("two");
-    let cfg = common::write_config(&two, &config(&two, &train, &dev, 2));
+    let cfg = common::write_config(&two, &config(&two, &train, &dev, 2, ""));
     common::run_ok(
         common::launch()
             .args(["--nproc", "2", "--log-dir"])
@@ -79,7 +87,7 @@ fn two_workers_of_batch_b_equal_one_worker_of_batch_2b() {
     );
 
     let one = tmp.path().join("one");
-    let cfg = common::write_config(&one, &config(&one, &train, &dev, 4));
+    let cfg = common::write_config(&one, &config(&one, &train, &dev, 4, ""));
     common::run_ok(
         common::launch()
             .args(["--nproc", "1", "--log-dir"])
@@ -108,6 +116,34 @@ fn two_workers_of_batch_b_equal_one_worker_of_batch_2b() {
     );
     assert!(diff <= 1e-5, "final weights differ by {diff} in {name}");
     assert_weights_moved(&one.join("run/checkpoints"));
+
+    // The memory savers through launch: 2 workers forwarding at most 3 pairs at a time, with
+    // activation checkpointing, take the same steps as 1 worker doing neither.
+    let fitted = tmp.path().join("fitted");
+    let extra = "  max_pairs_per_forward: 3\n  activation_checkpointing: true";
+    let cfg = common::write_config(&fitted, &config(&fitted, &train, &dev, 2, extra));
+    common::run_ok(
+        common::launch()
+            .args(["--nproc", "2", "--log-dir"])
+            .arg(fitted.join("logs"))
+            .arg(&cfg),
+    );
+    let c = common::step_losses(&fitted.join("run"));
+    assert_eq!(c.len(), 6, "{c:?}");
+    for ((step, x), (_, y)) in c.iter().zip(&b) {
+        assert!(
+            (x - y).abs() <= 1e-5,
+            "step {step}: loss {x} with 2 fitted workers vs {y} with 1"
+        );
+    }
+    let (diff, name) = common::max_weight_diff(
+        &fitted.join("run/checkpoints/step-6"),
+        &one.join("run/checkpoints/step-6"),
+    );
+    assert!(
+        diff <= 1e-5,
+        "fitted: final weights differ by {diff} in {name}"
+    );
 }
 
 /// Training changed the weights between the first checkpoint (step 2) and the last (step 6) by far
@@ -129,7 +165,7 @@ fn a_killed_worker_tears_the_group_down_and_a_restart_resumes_to_the_same_weight
     let dev = common::synth(tmp.path(), "dev.jsonl", 6, 5, 32);
 
     let straight = tmp.path().join("straight");
-    let cfg = common::write_config(&straight, &config(&straight, &train, &dev, 2));
+    let cfg = common::write_config(&straight, &config(&straight, &train, &dev, 2, ""));
     common::run_ok(
         common::launch()
             .args(["--nproc", "2", "--log-dir"])
@@ -138,7 +174,7 @@ fn a_killed_worker_tears_the_group_down_and_a_restart_resumes_to_the_same_weight
     );
 
     let restarted = tmp.path().join("restarted");
-    let cfg = common::write_config(&restarted, &config(&restarted, &train, &dev, 2));
+    let cfg = common::write_config(&restarted, &config(&restarted, &train, &dev, 2, ""));
     let child = spawn_launch(
         &["--nproc", "2", "--max-restarts", "1", "--term-timeout", "5"],
         &restarted,
@@ -186,11 +222,11 @@ fn usr1_stops_with_exit_75_and_the_rerun_resumes_to_the_same_weights() {
     let dev = common::synth(tmp.path(), "dev.jsonl", 6, 5, 42);
 
     let straight = tmp.path().join("straight");
-    let cfg = common::write_config(&straight, &config(&straight, &train, &dev, 2));
+    let cfg = common::write_config(&straight, &config(&straight, &train, &dev, 2, ""));
     common::run_ok(common::launch().args(["--nproc", "2"]).arg(&cfg));
 
     let stopped = tmp.path().join("stopped");
-    let cfg = common::write_config(&stopped, &config(&stopped, &train, &dev, 2));
+    let cfg = common::write_config(&stopped, &config(&stopped, &train, &dev, 2, ""));
     let child = spawn_launch(&["--nproc", "2"], &stopped, &cfg);
     wait_for_first_checkpoint(&stopped);
     // SAFETY: plain kill of our child.

@@ -11,9 +11,14 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 
 fn encode(model: &Path, lines: &[Value]) -> Vec<Value> {
+    encode_with(model, lines, &[])
+}
+
+fn encode_with(model: &Path, lines: &[Value], extra: &[&str]) -> Vec<Value> {
     let mut child = Command::new(common::bin("ranker"))
         .args(["-q", "encode", "--input", "-", "--model"])
         .arg(model)
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -38,6 +43,46 @@ fn encode(model: &Path, lines: &[Value]) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// Every number of a JSON value, depth first.
+fn numbers(v: &Value, out: &mut Vec<f64>) {
+    match v {
+        Value::Number(n) => out.push(n.as_f64().unwrap()),
+        Value::Array(items) => items.iter().for_each(|i| numbers(i, out)),
+        _ => {}
+    }
+}
+
+/// `--precision bf16 | fp16`: the backbone computes in 16 bits (LayerNorm and softmax in f32) and the
+/// hidden states stay close to fp32's, relative to their largest entry.
+#[test]
+fn encode_in_half_precision_stays_close_to_fp32() {
+    let model = common::repo().join("tests/fixtures/models/deberta-v3-tiny");
+    let lines = [
+        json!({"text": "How many legs does a spider have?", "text_pair": "Eight."}),
+        json!({"text": "A short one."}),
+    ];
+    let hidden = |extra: &[&str]| -> Vec<f64> {
+        let mut out = Vec::new();
+        for line in encode_with(&model, &lines, extra) {
+            numbers(&line["last_hidden_state"], &mut out);
+        }
+        out
+    };
+    let fp32 = hidden(&[]);
+    let scale = fp32.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    for (precision, tol) in [("bf16", 5e-2), ("fp16", 1e-2)] {
+        let half = hidden(&["--precision", precision]);
+        assert_eq!(half.len(), fp32.len());
+        let worst = half
+            .iter()
+            .zip(&fp32)
+            .map(|(a, b)| (a - b).abs() / scale)
+            .fold(0.0f64, f64::max);
+        assert!(worst <= tol, "{precision}: {worst}");
+        assert!(worst > 0.0, "{precision}: identical to fp32");
+    }
 }
 
 #[test]

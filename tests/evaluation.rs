@@ -171,3 +171,48 @@ fn a_checkpoint_evaluates_on_another_dataset_with_a_warning() {
         }
     }
 }
+
+/// `ranker eval --precision bf16 | fp16` (= `eval.precision`) scores with a 16-bit backbone: the
+/// predicted scores are close to fp32's but not identical to them.
+#[test]
+fn eval_precision_flag_scores_in_16_bits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = common::synth(tmp.path(), "train.jsonl", 16, 5, 1);
+    let test = common::synth(tmp.path(), "test.jsonl", 4, 5, 9);
+    let checkpoint = train_tiny(tmp.path(), &train);
+    let scores = |precision: &str| -> Vec<f64> {
+        let dir = tmp.path().join(precision);
+        let cfg = eval_config(&dir, &test, &checkpoint, "[rougeL]");
+        common::run_ok(
+            Command::new(common::bin("ranker"))
+                .env("RANKER_LOG", "warn")
+                .args(["eval", "--precision", precision])
+                .arg(&cfg),
+        );
+        let preds = std::fs::read_to_string(dir.join("eval/predictions.jsonl")).unwrap();
+        preds
+            .lines()
+            .flat_map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                v["scores"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("no scores in {l}"))
+                    .iter()
+                    .map(|s| s.as_f64().unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let fp32 = scores("fp32");
+    for precision in ["bf16", "fp16"] {
+        let half = scores(precision);
+        assert_eq!(half.len(), fp32.len());
+        let worst = half
+            .iter()
+            .zip(&fp32)
+            .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+            .fold(0.0f64, f64::max);
+        assert!(worst > 0.0, "{precision}: identical to fp32");
+        assert!(worst <= 1e-2, "{precision}: scores differ by {worst}");
+    }
+}

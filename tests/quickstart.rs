@@ -41,3 +41,53 @@ fn quickstart_learns_to_beat_random_selection_on_held_out_data() {
     assert!(out.join("loss.png").is_file() && out.join("dev_score.png").is_file());
     assert!(out.join("checkpoints/best/model.safetensors").is_file());
 }
+
+/// The quickstart in bf16 and fp16 (mixed precision, f32 master weights) learns as fp32 does: after
+/// 100 of its steps the dev selection (the bubble pass the loop runs) beats random by the margin the
+/// fp32 test demands of the held-out set. Measured: bf16 reaches sel/rougeL ≈ 0.89 against random
+/// ≈ 0.49 by step 120. Shortened (100 steps, no test split) because Flex runs 16-bit ops ~2–3× slower
+/// than f32.
+#[test]
+fn quickstart_learns_in_bf16_and_fp16() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let train = common::synth(data, "train.jsonl", 2000, 11, 1);
+    let dev = common::synth(data, "dev.jsonl", 200, 11, 2);
+    for precision in ["bf16", "fp16"] {
+        let out = tmp.path().join(precision);
+        let set = |kv: String| ["--set".to_string(), kv];
+        let mut cmd = std::process::Command::new(common::bin("ranker"));
+        cmd.current_dir(common::repo())
+            .env("RANKER_LOG", "warn")
+            .args(["train", "configs/quickstart.yaml"])
+            .args(set(format!("data.train={}", train.display())))
+            .args(set(format!("data.dev={}", dev.display())))
+            .args(set("data.test=null".into()))
+            .args(set("train.max_steps=100".into()))
+            .args(set(format!("train.precision={precision}")))
+            .args(set(format!("run.output_dir={}", out.display())));
+        common::run_ok(&mut cmd);
+        let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+        let last_eval: Value = metrics
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .rev()
+            .find(|v| v.get("dev_score").is_some())
+            .expect("a dev evaluation");
+        assert_eq!(last_eval["step"], 100);
+        // The run was in the precision asked for: only fp16 logs a loss scale.
+        let first_step: Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            first_step.get("loss_scale").is_some(),
+            precision == "fp16",
+            "{first_step}"
+        );
+        let get = |key: &str| last_eval[key].as_f64().unwrap();
+        let (sel, random) = (get("sel/rougeL"), get("random/rougeL"));
+        eprintln!("{precision}: dev rougeL selected {sel:.4}, random {random:.4}");
+        assert!(
+            sel >= random + 0.25,
+            "{precision}: selected {sel} vs random {random}"
+        );
+    }
+}

@@ -28,7 +28,7 @@ use std::cell::RefCell;
 
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor, TensorData};
+use burn::tensor::{Distribution, FloatDType, Tensor, TensorData};
 use burn_flex::FlexDevice;
 use rayon::prelude::*;
 
@@ -203,7 +203,8 @@ impl Dropout {
                 row_keys = Some((first..first + rows).map(|r| r as u64).collect());
             }
             let mask = host_mask(&dims, keep, scale, call_key, row_keys.as_deref());
-            let mask = Tensor::<B, D>::from_data(TensorData::new(mask, shape), &device);
+            let mask = Tensor::<B, D>::from_data(TensorData::new(mask, shape), &device)
+                .cast(FloatDType::from(input.dtype()));
             input * mask
         } else {
             let mask = input.random_like(Distribution::Bernoulli(keep));

@@ -81,6 +81,13 @@ impl<B: Backend> Encoder<B> {
         }
     }
 
+    /// The same encoder computing in `dtype` (bf16 / f16: every backbone parameter but the LayerNorm
+    /// ones cast, LayerNorm and softmax in f32, f32 output; see [`crate::backbone::cast_backbone`]).
+    pub fn with_compute_dtype(mut self, dtype: burn::tensor::FloatDType) -> Self {
+        self.backbone = crate::backbone::cast_backbone(self.backbone, dtype);
+        self
+    }
+
     /// Sets the padded tokens per forward pass (at least one input always goes through).
     pub fn with_max_batch_tokens(mut self, max_batch_tokens: usize) -> Self {
         self.max_batch_tokens = max_batch_tokens.max(1);

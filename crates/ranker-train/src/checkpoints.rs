@@ -57,6 +57,13 @@ pub struct TrainerState {
     /// The training set (`data.train`), as configured.
     #[serde(default)]
     pub train_data: Option<String>,
+    /// Updates the optimiser has applied (fewer than `step` when fp16 overflows skipped some); absent
+    /// in checkpoints written before it was recorded, where it equals `step`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_steps: Option<u64>,
+    /// The fp16 dynamic loss scaler (`train.precision: fp16` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<crate::precision::LossScaleState>,
 }
 
 impl TrainerState {
@@ -267,6 +274,8 @@ mod tests {
             model_fingerprint: "x".into(),
             metrics: vec!["rougeL".into()],
             train_data: None,
+            optimizer_steps: None,
+            loss_scale: None,
         }
     }
 

@@ -90,6 +90,8 @@ pub fn evaluate<B: Backend>(
         EvalSplit::Test => Split::Test,
         EvalSplit::Dev => Split::Dev,
     };
+    crate::precision::check_supported::<B>(config.eval.precision, "eval.precision", device)?;
+    let mixed = crate::precision::MixedPrecision::new(config.eval.precision);
     let dataset = require_split(config, split)?;
     let eval_dir = RunDir::new(config.output_dir()).eval();
     let options = eval_options(config);
@@ -106,29 +108,44 @@ pub fn evaluate<B: Backend>(
     let collective = pg.collective();
     let outcome = match config.model.ranker {
         RankerKind::PairRanker => {
-            let mut scorer = PairRankerScorer::<B>::from_checkpoint(
+            let scorer = PairRankerScorer::<B>::from_checkpoint(
                 checkpoint,
                 base_model,
                 lengths,
                 device.clone(),
             )?
             .with_length_budget(config.model.length_budget);
+            let mut scorer = PairRankerScorer::new(
+                mixed.compute_model(scorer.model().clone()),
+                scorer.collator().clone(),
+                device.clone(),
+            )?;
             evaluate_pairwise(collective, &dataset, &mut scorer, &options, out)?
         }
         RankerKind::SummaReranker => {
-            let mut scorer = SummaRerankerScorer::<B>::from_checkpoint(
+            let scorer = SummaRerankerScorer::<B>::from_checkpoint(
                 checkpoint,
                 base_model,
                 lengths,
                 device.clone(),
             )?;
+            let mut scorer = SummaRerankerScorer::new(
+                mixed.compute_model(scorer.model().clone()),
+                scorer.collator().clone(),
+                device.clone(),
+            )?;
             evaluate_listwise(collective, &dataset, &mut scorer, &options, out)?
         }
         RankerKind::SimCls => {
-            let mut scorer = SimClsScorer::<B>::from_checkpoint(
+            let scorer = SimClsScorer::<B>::from_checkpoint(
                 checkpoint,
                 base_model,
                 lengths,
+                device.clone(),
+            )?;
+            let mut scorer = SimClsScorer::new(
+                mixed.compute_model(scorer.model().clone()),
+                scorer.collator().clone(),
                 device.clone(),
             )?;
             evaluate_listwise(collective, &dataset, &mut scorer, &options, out)?

@@ -16,14 +16,16 @@ pub mod data;
 mod error;
 pub mod evaluation;
 pub mod gradient_reduce;
+pub mod memory;
 pub mod metrics_log;
 pub mod optim;
 pub mod plan;
 pub mod plot;
+pub mod precision;
 pub mod run_dir;
 mod task;
 pub mod trainer;
 pub mod worker;
 
 pub use error::TrainError;
-pub use trainer::{train, LogObserver, Resume, TrainObserver, TrainSummary};
+pub use trainer::{train, train_on, LogObserver, Resume, TrainObserver, TrainSummary};

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use crate::error::TrainError;
 
-/// A training-step line: `{"step", "epoch", "loss", "lr", "grad_norm", "pairs_per_s"}`.
+/// A training-step line: `{"step", "epoch", "loss", "lr", "grad_norm", "pairs_per_s", "peak_rss_mib"}`,
+/// with `"loss_scale"` under fp16 and `"skipped": true` on a step an fp16 overflow skipped.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepRecord {
     /// Optimiser steps taken.
@@ -27,6 +28,15 @@ pub struct StepRecord {
     pub grad_norm: f64,
     /// Training throughput over all ranks (pairs or candidates per second).
     pub pairs_per_s: f64,
+    /// This process's peak resident memory so far, MiB (where procfs has it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
+    /// fp16: the loss scale for the next step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<f64>,
+    /// fp16: true when an inf/NaN gradient skipped this step's update.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 /// An evaluation line: `{"step", "epoch", "split": "dev", "dev_score", "sel/<metric>", …}`.
@@ -149,6 +159,9 @@ mod tests {
             lr: 1e-3,
             grad_norm: 0.5,
             pairs_per_s: 100.0,
+            peak_rss_mib: None,
+            loss_scale: None,
+            skipped: false,
         }
     }
 

@@ -5,14 +5,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use burn::backend::{Autodiff, Flex};
+use burn::backend::Flex;
 use ranker_dist::{BackendChoice, DistOptions, ProcessGroup};
 use ranker_eval::EvalOutcome;
 
 use crate::config::{Config, DistBackend};
 use crate::error::TrainError;
 use crate::evaluation;
-use crate::trainer::{train, Resume, TrainObserver, TrainSummary};
+use crate::trainer::{train_on, Resume, TrainObserver, TrainSummary};
 
 /// The device a worker asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,15 +123,11 @@ impl Worker {
         observer: &mut dyn TrainObserver,
     ) -> Result<TrainOutcome, TrainError> {
         let summary = match self.device {
-            Device::Cpu => train::<Autodiff<Flex>>(
-                config,
-                &mut self.pg,
-                &Default::default(),
-                resume,
-                observer,
-            )?,
+            Device::Cpu => {
+                train_on::<Flex>(config, &mut self.pg, &Default::default(), resume, observer)?
+            }
             #[cfg(feature = "cuda")]
-            Device::Cuda(ordinal) => train::<Autodiff<burn::backend::Cuda>>(
+            Device::Cuda(ordinal) => train_on::<burn::backend::Cuda>(
                 config,
                 &mut self.pg,
                 &burn::backend::cuda::CudaDevice::new(ordinal),

@@ -11,15 +11,35 @@ pub enum RewardDevice {
     Cuda,
 }
 
-/// The precision a reward model computes in.
+/// The precision a model computes in (`--precision` of the inference commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RewardPrecision {
+pub enum PrecisionArg {
     /// 32-bit floats.
     Fp32,
-    /// bfloat16 (not served yet: half-precision inference comes with the memory-fit work).
+    /// bfloat16 backbone (LayerNorm, softmax and the heads in f32).
     Bf16,
-    /// float16 (not served yet: half-precision inference comes with the memory-fit work).
+    /// float16 backbone (LayerNorm, softmax and the heads in f32).
     Fp16,
+}
+
+impl PrecisionArg {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fp32 => "fp32",
+            Self::Bf16 => "bf16",
+            Self::Fp16 => "fp16",
+        }
+    }
+
+    /// The dtype the backbone computes in, `None` for plain f32.
+    pub fn compute_dtype(self) -> Option<burn::tensor::FloatDType> {
+        match self {
+            Self::Fp32 => None,
+            Self::Bf16 => Some(burn::tensor::FloatDType::BF16),
+            Self::Fp16 => Some(burn::tensor::FloatDType::F16),
+        }
+    }
 }
 
 /// The ranker checkpoint and how to run it (shared by the reward-model commands and `serve`).
@@ -42,8 +62,8 @@ pub struct ModelArgs {
     #[arg(long, value_enum, default_value_t = RewardDevice::Cpu)]
     pub device: RewardDevice,
     /// Compute precision.
-    #[arg(long, value_enum, default_value_t = RewardPrecision::Fp32)]
-    pub precision: RewardPrecision,
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Fp32)]
+    pub precision: PrecisionArg,
 }
 
 /// The model plus the JSONL streams of a reward-model command.

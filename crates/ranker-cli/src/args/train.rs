@@ -54,6 +54,9 @@ pub struct EvalArgs {
     /// Config and overrides.
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Compute precision of the forward passes (sets `eval.precision`; default: the config's).
+    #[arg(long, value_enum)]
+    pub precision: Option<super::PrecisionArg>,
     /// Checkpoint directory to evaluate (default: `eval.checkpoint`, else the run's `checkpoints/best`).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
@@ -79,4 +82,7 @@ pub struct EncodeArgs {
     /// Output JSONL of `{"input_ids", "last_hidden_state"}` (default: stdout).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Compute precision of the backbone (the hidden states are written as f32).
+    #[arg(long, value_enum, default_value_t = super::PrecisionArg::Fp32)]
+    pub precision: super::PrecisionArg,
 }

@@ -16,6 +16,10 @@ pub(crate) fn run(args: EncodeArgs) -> anyhow::Result<()> {
     let device = Default::default();
     let encoder = Encoder::<Flex>::load(&args.model, &device)
         .with_context(|| format!("loading the model in {}", args.model.display()))?;
+    let encoder = match args.precision.compute_dtype() {
+        Some(dtype) => encoder.with_compute_dtype(dtype),
+        None => encoder,
+    };
     let name = input_name(&args.input);
     let mut lines = LineChunks::new(open_input(&args.input)?, CHUNK_LINES);
     let mut output = Output::create(args.output.as_deref())?;

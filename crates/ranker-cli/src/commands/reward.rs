@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::args::{
     BestOfNArgs, CompareArgs, ModelArgs, OrderArg, RankArgs, RankWithRefArgs, RewardDevice,
-    RewardModelArgs, RewardPrecision, SelectModeArg,
+    RewardModelArgs, SelectModeArg,
 };
 use crate::io::{input_name, open_input, LineChunks, Output};
 
@@ -163,15 +163,16 @@ pub(crate) fn check_placement(args: &ModelArgs) -> anyhow::Result<()> {
              comes with the inference speed work); use --device cpu"
         );
     }
-    if args.precision != RewardPrecision::Fp32 {
-        anyhow::bail!(
-            "--precision {}: reward-model inference runs in fp32 only in this version (half precision \
-             comes with the memory-fit work); use --precision fp32",
-            match args.precision {
-                RewardPrecision::Bf16 => "bf16",
-                _ => "fp16",
-            }
-        );
+    if let Some(dtype) = args.precision.compute_dtype() {
+        if !<Flex as burn::tensor::backend::Backend>::supports_dtype(
+            &Default::default(),
+            dtype.into(),
+        ) {
+            anyhow::bail!(
+                "--precision {}: the CPU backend of this build cannot compute in it; use --precision fp32",
+                args.precision.as_str()
+            );
+        }
     }
     Ok(())
 }
@@ -191,6 +192,10 @@ pub(crate) fn load(args: &ModelArgs) -> anyhow::Result<Model> {
         Default::default(),
     )
     .with_context(|| format!("loading {}", args.model.display()))?;
+    let model = match args.precision.compute_dtype() {
+        Some(dtype) => model.with_compute_dtype(dtype, &Default::default())?,
+        None => model,
+    };
     tracing::info!(
         "loaded a {} from {}",
         model.ranker_type(),

@@ -28,7 +28,12 @@ pub(crate) fn train(args: TrainArgs, global: &GlobalArgs) -> anyhow::Result<()> 
     run_train(&config, &args.config, resume, global)
 }
 
-pub(crate) fn eval(args: EvalArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+pub(crate) fn eval(mut args: EvalArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    if let Some(precision) = args.precision {
+        args.config
+            .overrides
+            .push(format!("eval.precision={}", precision.as_str()));
+    }
     let config = load_config(&args.config)?;
     let (mut worker, _) = start(&config, &args.config, global, "eval")?;
     let result = worker.evaluate(&config, args.checkpoint.as_deref());

@@ -3,6 +3,8 @@
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
+use burn::tensor::FloatDType;
+use ranker_models::backbone::cast_backbone;
 
 use super::api::{
     self, compare_as_rank, order_by_ranks, select_output, CompareOrder, RefMode, SelectMode,
@@ -93,6 +95,36 @@ impl<B: Backend> RewardModel<B> {
                 dir,
                 base_model_dir,
                 lengths,
+                device,
+            )?),
+        })
+    }
+
+    /// The same model computing in `dtype` on `device` (bf16 / f16: the backbone's parameters but the
+    /// LayerNorm ones cast; LayerNorm, the softmax and the heads in f32; see [`cast_backbone`]).
+    ///
+    /// # Errors
+    /// Those of the scorers' constructors (an autodiff backend).
+    pub fn with_compute_dtype(
+        self,
+        dtype: FloatDType,
+        device: &B::Device,
+    ) -> Result<Self, EvalError> {
+        let device = device.clone();
+        Ok(match self {
+            Self::PairRanker(s) => Self::PairRanker(PairRankerScorer::new(
+                cast_backbone(s.model().clone(), dtype),
+                s.collator().clone(),
+                device,
+            )?),
+            Self::SummaReranker(s) => Self::SummaReranker(SummaRerankerScorer::new(
+                cast_backbone(s.model().clone(), dtype),
+                s.collator().clone(),
+                device,
+            )?),
+            Self::SimCls(s) => Self::SimCls(SimClsScorer::new(
+                cast_backbone(s.model().clone(), dtype),
+                s.collator().clone(),
                 device,
             )?),
         })

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::Path;
 
 use burn::module::Module;
-use burn::tensor::{backend::Backend, Int, Tensor};
+use burn::tensor::{backend::Backend, FloatDType, Int, Tensor};
 
 use super::bert::{BertConfig, BertModel};
 use super::deberta_v2::{DebertaV2Config, DebertaV2Model};
@@ -80,13 +80,18 @@ impl<B: Backend> Backbone<B> {
     }
 
     /// Like [`Backbone::forward`], with the named output.
+    ///
+    /// The output is f32 whatever the dtype of the weights (a mixed-precision backbone computes in
+    /// bf16/f16), so heads and losses always run in f32.
     pub fn forward_output(&self, input: BackboneInput<B>) -> BackboneOutput<B> {
-        match self {
+        let mut output = match self {
             Self::DebertaV2(m) => m.forward(input),
             Self::Bert(m) => m.forward(input),
             Self::Roberta(m) => m.forward(input),
             Self::T5(m) => m.forward(input),
-        }
+        };
+        output.last_hidden_state = output.last_hidden_state.cast(FloatDType::F32);
+        output
     }
 
     /// Width of the hidden states.

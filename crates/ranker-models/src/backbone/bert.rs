@@ -11,13 +11,14 @@
 
 use burn::module::Module;
 use burn::nn::{Embedding, LayerNorm, Linear};
-use burn::tensor::{activation, backend::Backend, Int, Tensor};
+use burn::tensor::{backend::Backend, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::activation::HiddenAct;
 use super::base::{BackboneInput, BackboneOutput, ConfigIssue};
 use super::init;
 use super::padding::embed_with_padding_idx;
+use super::precision;
 use crate::dropout::Dropout;
 
 /// `config.json` of a BERT or RoBERTa model: transformers' field names and BERT's defaults.
@@ -235,7 +236,8 @@ impl<B: Backend> BertEmbeddings<B> {
             .slice([0..seq, 0..hidden])
             .reshape([1, seq, hidden]);
         let embeddings = words + token_types + positions;
-        self.dropout.forward(self.layer_norm.forward(embeddings))
+        self.dropout
+            .forward(precision::layer_norm(&self.layer_norm, embeddings))
     }
 }
 
@@ -288,8 +290,10 @@ impl<B: Backend> BertSelfAttention<B> {
         );
         let key = split_heads(self.key.forward(hidden_states.clone()));
         let value = split_heads(self.value.forward(hidden_states));
-        let scores = query.matmul(key.swap_dims(2, 3)) + attention_bias;
-        let probs = self.dropout.forward(activation::softmax(scores, 3));
+        let scores = query.matmul(key.swap_dims(2, 3));
+        let probs = self
+            .dropout
+            .forward(precision::softmax_with_bias(scores, attention_bias));
         probs
             .matmul(value)
             .swap_dims(1, 2)
@@ -325,7 +329,7 @@ impl<B: Backend> BertSelfOutput<B> {
     /// - hidden_states, input_tensor, output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<B, 3>, input_tensor: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = self.dropout.forward(self.dense.forward(hidden_states));
-        self.layer_norm.forward(x + input_tensor)
+        precision::layer_norm(&self.layer_norm, x + input_tensor)
     }
 }
 
@@ -393,7 +397,7 @@ impl<B: Backend> BertOutput<B> {
     /// - input_tensor, output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<B, 3>, input_tensor: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = self.dropout.forward(self.dense.forward(hidden_states));
-        self.layer_norm.forward(x + input_tensor)
+        precision::layer_norm(&self.layer_norm, x + input_tensor)
     }
 }
 

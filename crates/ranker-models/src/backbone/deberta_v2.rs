@@ -33,13 +33,14 @@ use std::sync::{Arc, Mutex};
 
 use burn::module::Module;
 use burn::nn::{Embedding, LayerNorm, Linear};
-use burn::tensor::{activation, backend::Backend, Bool, Int, Tensor, TensorData};
+use burn::tensor::{backend::Backend, Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::activation::HiddenAct;
 use super::base::{BackboneInput, BackboneOutput, ConfigIssue};
 use super::init;
 use super::padding::embed_with_padding_idx;
+use super::precision;
 use crate::dropout::Dropout;
 
 /// One relative attention term of `pos_att_type`.
@@ -517,8 +518,9 @@ impl<B: Backend> DebertaV2Embeddings<B> {
         if let Some(proj) = &self.embed_proj {
             embeddings = proj.forward(embeddings);
         }
-        let embeddings = self.layer_norm.forward(embeddings);
-        let mask = attention_mask.float().reshape([batch, seq, 1]);
+        let embeddings = precision::layer_norm(&self.layer_norm, embeddings);
+        let mask =
+            precision::same_dtype(attention_mask.float().reshape([batch, seq, 1]), &embeddings);
         self.dropout.forward(embeddings * mask)
     }
 }
@@ -628,8 +630,9 @@ impl<B: Backend> DisentangledSelfAttention<B> {
             }
         }
 
-        let scores = scores.mask_fill(masked, f32::MIN);
-        let probs = self.dropout.forward(activation::softmax(scores, 3));
+        let probs = self
+            .dropout
+            .forward(precision::masked_softmax(scores, masked));
         probs
             .matmul(value)
             .swap_dims(1, 2)
@@ -656,7 +659,7 @@ impl<B: Backend> DebertaV2SelfOutput<B> {
     /// - hidden_states, input_tensor, output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<B, 3>, input_tensor: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = self.dropout.forward(self.dense.forward(hidden_states));
-        self.layer_norm.forward(x + input_tensor)
+        precision::layer_norm(&self.layer_norm, x + input_tensor)
     }
 }
 
@@ -727,7 +730,7 @@ impl<B: Backend> DebertaV2Output<B> {
     /// - input_tensor, output: `[batch, seq, hidden]`
     pub fn forward(&self, hidden_states: Tensor<B, 3>, input_tensor: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = self.dropout.forward(self.dense.forward(hidden_states));
-        self.layer_norm.forward(x + input_tensor)
+        precision::layer_norm(&self.layer_norm, x + input_tensor)
     }
 }
 
@@ -846,7 +849,7 @@ impl<B: Backend> DebertaV2Encoder<B> {
         let rows = index.first_row..index.first_row + index.width;
         let mut embeddings = rel_embeddings.weight.val().slice([rows, 0..hidden]);
         if let Some(norm) = &self.layer_norm {
-            embeddings = norm.forward(embeddings);
+            embeddings = precision::layer_norm(norm, embeddings);
         }
         let to_tensor = |flat: &[i32]| {
             Tensor::<B, 1, Int>::from_data(TensorData::new(flat.to_vec(), [flat.len()]), device)

@@ -7,9 +7,11 @@ pub mod bert;
 pub mod deberta_v2;
 mod init;
 mod padding;
+pub mod precision;
 pub mod roberta;
 pub mod t5;
 
 pub use activation::HiddenAct;
 pub use base::{Backbone, BackboneConfig, BackboneInput, BackboneOutput, ConfigIssue};
 pub use init::NewRowInit;
+pub use precision::cast_backbone;

@@ -25,6 +25,7 @@ pub(crate) fn embed_with_padding_idx<B: Backend>(
         .not_equal_elem(pad as i64)
         .float()
         .reshape([batch, seq, 1]);
+    let keep = super::precision::same_dtype(keep, &embedded);
     // Exact in the forward pass: each position takes one term times 1 and the other times 0.
     embedded.clone() * keep.clone() + embedded.detach() * (keep.neg() + 1.0)
 }

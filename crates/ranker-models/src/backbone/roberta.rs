@@ -14,6 +14,7 @@ use super::base::{BackboneInput, BackboneOutput};
 use super::bert::{BertConfig, BertEncoder};
 use super::init;
 use super::padding::embed_with_padding_idx;
+use super::precision;
 use crate::dropout::Dropout;
 
 /// Position ids of RoBERTa: `cumsum(ids != pad) * (ids != pad) + pad`.
@@ -114,7 +115,8 @@ impl<B: Backend> RobertaEmbeddings<B> {
         let positions =
             embed_with_padding_idx(&self.position_embeddings, position_ids, self.padding_idx);
         let embeddings = words + token_types + positions;
-        self.dropout.forward(self.layer_norm.forward(embeddings))
+        self.dropout
+            .forward(precision::layer_norm(&self.layer_norm, embeddings))
     }
 }
 

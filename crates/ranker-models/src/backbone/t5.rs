@@ -15,13 +15,14 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear};
-use burn::tensor::{activation, backend::Backend, Int, Tensor, TensorData};
+use burn::tensor::{backend::Backend, FloatDType, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::activation::HiddenAct;
 use super::base::{BackboneInput, BackboneOutput, ConfigIssue};
 use super::bert::key_padding_bias;
 use super::init;
+use super::precision;
 use crate::dropout::Dropout;
 
 /// `config.json` of a T5 model: transformers' `T5Config` field names and defaults. Decoder settings
@@ -209,11 +210,16 @@ impl<B: Backend> T5LayerNorm<B> {
 
     /// # Shapes
     /// - hidden_states, output: `[batch, seq, d_model]`
+    ///
+    /// Computed in the dtype of the weight (f32 under mixed precision, as transformers computes the
+    /// variance in f32), the result cast back to the input's dtype.
     pub fn forward(&self, hidden_states: Tensor<B, 3>) -> Tensor<B, 3> {
         let [_, _, width] = hidden_states.dims();
+        let dtype = FloatDType::from(hidden_states.dtype());
+        let hidden_states = hidden_states.cast(FloatDType::from(self.weight.val().dtype()));
         let variance = hidden_states.clone().square().mean_dim(2);
         let normed = hidden_states / variance.add_scalar(self.variance_epsilon).sqrt();
-        normed * self.weight.val().reshape([1, 1, width])
+        (normed * self.weight.val().reshape([1, 1, width])).cast(dtype)
     }
 }
 
@@ -300,10 +306,12 @@ impl<B: Backend> T5Attention<B> {
             })
             .collect();
         let buckets = Tensor::<B, 2, Int>::from_data(TensorData::new(buckets, [seq, seq]), device);
+        // f32 whatever the table's dtype: the bias is added to the padding mask and the scores in f32.
         table
             .forward(buckets)
             .permute([2, 0, 1])
             .reshape([1, self.n_heads, seq, seq])
+            .cast(FloatDType::F32)
     }
 
     /// # Shapes
@@ -322,8 +330,10 @@ impl<B: Backend> T5Attention<B> {
         let query = split_heads(self.q.forward(hidden_states.clone()));
         let key = split_heads(self.k.forward(hidden_states.clone()));
         let value = split_heads(self.v.forward(hidden_states));
-        let scores = query.matmul(key.swap_dims(2, 3)) + position_bias;
-        let probs = self.dropout.forward(activation::softmax(scores, 3));
+        let scores = query.matmul(key.swap_dims(2, 3));
+        let probs = self
+            .dropout
+            .forward(precision::softmax_with_bias(scores, position_bias));
         let attended = probs
             .matmul(value)
             .swap_dims(1, 2)

@@ -297,6 +297,17 @@ pub enum Precision {
     Bf16,
 }
 
+impl Precision {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fp32 => "fp32",
+            Self::Fp16 => "fp16",
+            Self::Bf16 => "bf16",
+        }
+    }
+}
+
 /// `train:` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -323,6 +334,12 @@ pub struct TrainConfig {
     pub max_grad_norm: Option<f64>,
     /// `fp32`, `fp16` or `bf16`.
     pub precision: Precision,
+    /// Forward + backward at most this many pairs (listwise rankers: examples) at a time, gradients
+    /// accumulated; the step is the same as unchunked (null: the whole micro-batch at once).
+    pub max_pairs_per_forward: Option<usize>,
+    /// Recompute memory-bound activations in backward instead of keeping them (burn-autodiff's
+    /// balanced checkpointing); same results.
+    pub activation_checkpointing: bool,
     /// Evaluate on the dev set every N optimiser steps (null: only at epoch ends).
     pub eval_every: Option<usize>,
     /// Save a checkpoint every N optimiser steps (null: only at epoch ends).
@@ -347,6 +364,8 @@ impl Default for TrainConfig {
             schedule: ScheduleKind::Linear,
             max_grad_norm: None,
             precision: Precision::Fp32,
+            max_pairs_per_forward: None,
+            activation_checkpointing: false,
             eval_every: None,
             save_every: None,
             keep_last: 4,
@@ -393,6 +412,8 @@ pub struct EvalConfig {
     pub checkpoint: Option<PathBuf>,
     /// `test` or `dev`.
     pub split: EvalSplit,
+    /// `fp32`, `bf16` or `fp16` for the forward passes (the backbone computes in it; heads in f32).
+    pub precision: Precision,
 }
 
 impl Default for EvalConfig {
@@ -404,6 +425,7 @@ impl Default for EvalConfig {
             num_runs: 1,
             checkpoint: None,
             split: EvalSplit::Test,
+            precision: Precision::Fp32,
         }
     }
 }

@@ -152,6 +152,17 @@ impl Config {
         }
         at_least("train.per_device_batch", t.per_device_batch, 1)?;
         at_least("train.grad_accum", t.grad_accum, 1)?;
+        if let Some(n) = t.max_pairs_per_forward {
+            at_least("train.max_pairs_per_forward", n, 1)?;
+            if self.model.ranker != RankerKind::PairRanker {
+                return Err(err(
+                    "train.max_pairs_per_forward",
+                    "applies to PairRanker (whose loss is a mean over pairs) only; \
+                     use train.per_device_batch for SummaReranker and SimCLS"
+                        .into(),
+                ));
+            }
+        }
         positive_finite("train.lr", t.lr)?;
         if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
             return Err(err(

@@ -28,7 +28,7 @@ pub(crate) use summa_reranker::SummaTask;
 /// A micro-batch ready for the forward pass, with the number of loss units it holds (pairs for
 /// PairRanker, examples for the listwise rankers): the loop weights each micro-batch's mean loss by
 /// its share of the units of the whole optimiser step over all ranks.
-pub(crate) trait Prepared {
+pub(crate) trait Prepared: Sized {
     fn units(&self) -> usize;
 
     /// The global identity of every row the model's dropout layers see, one set per kind of batch
@@ -36,6 +36,13 @@ pub(crate) trait Prepared {
     /// training set) and the pair or candidate, never the rank or the position in the micro-batch,
     /// so dropout masks do not depend on how the global batch is split.
     fn dropout_rows(&self) -> Vec<Vec<u64>>;
+
+    /// Splits into consecutive chunks of at most `max_units` units each, in order
+    /// (`train.max_pairs_per_forward`). Rankers whose loss does not decompose over units (the
+    /// listwise ones; the config refuses the key for them) keep the whole micro-batch.
+    fn split(self, _max_units: usize) -> Vec<Self> {
+        vec![self]
+    }
 }
 
 /// The dropout key of row `sub` (pair or candidate number) of training example `example`.

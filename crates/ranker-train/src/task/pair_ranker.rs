@@ -14,7 +14,9 @@ use ranker_eval::{BubbleOptions, BubbleTarget, PairInference, PairRankerScorer, 
 use ranker_models::checkpoint::{
     load_pair_ranker, load_pair_ranker_weights, save_pair_ranker, RankerConfig, RankerType,
 };
-use ranker_models::collate::{CandidatePair, PairBatch, PairCollator, PairTokenizer, RankText};
+use ranker_models::collate::{
+    CandidatePair, PairBatch, PairCollator, PairTokenizer, RankText, TokenMatrix,
+};
 use ranker_models::dropout::Dropout;
 use ranker_models::loss::PairLoss;
 use ranker_models::ranker::{PairInput, PairRanker, PairRankerConfig};
@@ -52,6 +54,43 @@ impl Prepared for PairMicro {
 
     fn dropout_rows(&self) -> Vec<Vec<u64>> {
         vec![self.row_keys.clone()]
+    }
+
+    /// Row chunks with the micro-batch's tokens, each trimmed of the columns that are padding in all
+    /// of its rows (padding does not change a row's outputs).
+    fn split(self, max_units: usize) -> Vec<Self> {
+        let rows = self.batch.len();
+        if max_units == 0 || rows <= max_units {
+            return vec![self];
+        }
+        let t = self.n_tasks;
+        let tokens = &self.batch.tokens;
+        (0..rows)
+            .step_by(max_units)
+            .map(|start| {
+                let end = (start + max_units).min(rows);
+                let cells = start * tokens.cols..end * tokens.cols;
+                let mut chunk_tokens = TokenMatrix {
+                    ids: tokens.ids[cells.clone()].to_vec(),
+                    mask: tokens.mask[cells].to_vec(),
+                    rows: end - start,
+                    cols: tokens.cols,
+                };
+                chunk_tokens.trim_pad_columns();
+                PairMicro {
+                    batch: PairBatch {
+                        tokens: chunk_tokens,
+                        source_pos: self.batch.source_pos[start..end].to_vec(),
+                        candidate1_pos: self.batch.candidate1_pos[start..end].to_vec(),
+                        candidate2_pos: self.batch.candidate2_pos[start..end].to_vec(),
+                    },
+                    row_keys: self.row_keys[start..end].to_vec(),
+                    left_scores: self.left_scores[start * t..end * t].to_vec(),
+                    right_scores: self.right_scores[start * t..end * t].to_vec(),
+                    n_tasks: t,
+                }
+            })
+            .collect()
     }
 }
 

@@ -12,6 +12,7 @@ use crate::checkpoints::{BestScore, Checkpoints, TrainerState, OPTIMIZER_FILE};
 use crate::config::Config;
 use crate::error::TrainError;
 use crate::optim::Optimizer;
+use crate::precision::LossScaleState;
 use crate::task::RankerTask;
 
 /// Creates the run directory, removes temporaries a killed run left behind and writes the
@@ -39,6 +40,8 @@ pub(super) struct Start {
     pub(super) step: u64,
     pub(super) best: Option<BestScore>,
     pub(super) checkpoint: Option<PathBuf>,
+    /// The fp16 loss scaler's state at the checkpoint.
+    pub(super) loss_scale: Option<LossScaleState>,
 }
 
 /// Loads the newest complete checkpoint when there is one (or fails when `--resume` demands one).
@@ -71,6 +74,7 @@ where
                 step: 0,
                 best: None,
                 checkpoint: None,
+                loss_scale: None,
             },
         ));
     };
@@ -109,7 +113,12 @@ where
         .into_iter()
         .collect();
     optimizer
-        .import_state(state.step, &plan.table, tensors, device)
+        .import_state(
+            state.optimizer_steps.unwrap_or(state.step),
+            &plan.table,
+            tensors,
+            device,
+        )
         .map_err(|source| TrainError::OptimizerState {
             path: dir.clone(),
             source,
@@ -121,24 +130,39 @@ where
             step: state.step,
             best: state.best,
             checkpoint: Some(dir),
+            loss_scale: state.loss_scale,
         },
     ))
 }
 
-/// Writes checkpoint `step` (model, optimiser state, trainer state) atomically (rank 0).
+/// Where the loop stands when it saves.
+pub(super) struct SavePoint {
+    /// Optimiser steps taken.
+    pub(super) step: u64,
+    /// Best dev score so far.
+    pub(super) best: Option<BestScore>,
+    /// The fp16 loss scaler's state.
+    pub(super) loss_scale: Option<LossScaleState>,
+}
+
+/// Writes checkpoint `at.step` (model, optimiser state, trainer state) atomically (rank 0).
 pub(super) fn save_checkpoint<B, T>(
     config: &Config,
     plan: &Plan,
     task: &T,
     model: &T::Model,
     optimizer: &Optimizer<B::InnerBackend>,
-    step: u64,
-    best: Option<BestScore>,
+    at: SavePoint,
 ) -> Result<PathBuf, TrainError>
 where
     B: AutodiffBackend,
     T: RankerTask<B>,
 {
+    let SavePoint {
+        step,
+        best,
+        loss_scale,
+    } = at;
     let state = TrainerState {
         version: TrainerState::VERSION,
         step,
@@ -152,6 +176,8 @@ where
         model_fingerprint: plan.fingerprint.clone(),
         metrics: config.data.metrics.clone(),
         train_data: config.data.train.as_ref().map(|p| p.display().to_string()),
+        optimizer_steps: Some(optimizer.steps()),
+        loss_scale,
     };
     let dir = plan.checkpoints.save(step, &state, |dir| {
         task.save(model, dir)?;

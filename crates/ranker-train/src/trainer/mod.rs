@@ -18,14 +18,17 @@ mod observer;
 mod run;
 mod step;
 mod sync;
+mod update;
 
 pub use observer::{LogObserver, TrainObserver};
 pub use run::TrainSummary;
 
-use burn::tensor::backend::AutodiffBackend;
+use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
+use burn::backend::Autodiff;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use ranker_dist::ProcessGroup;
 
-use crate::config::{Config, Precision, RankerKind};
+use crate::config::{Config, RankerKind};
 use crate::error::TrainError;
 use crate::task::{PairTask, RankerTask, SimClsTask, SummaTask};
 use run::Trainer;
@@ -48,7 +51,7 @@ pub fn train<B: AutodiffBackend>(
     resume: Resume,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainSummary, TrainError> {
-    check_precision::<B>(config, device)?;
+    check_support::<B>(config, device)?;
     B::seed(device, config.run.seed);
     match config.model.ranker {
         RankerKind::PairRanker => {
@@ -78,19 +81,42 @@ fn train_task<B: AutodiffBackend, T: RankerTask<B>>(
     Trainer::new(config, task, model, pg, device, resume, observer)?.run()
 }
 
-/// Only fp32 is implemented; asking for mixed precision fails before any work starts.
-fn check_precision<B: AutodiffBackend>(
+/// [`train`] on `Inner` with autodiff, storing every activation or, with
+/// `train.activation_checkpointing`, with burn-autodiff's balanced checkpointing (memory-bound
+/// activations recomputed in backward). The two give the same run.
+pub fn train_on<Inner: Backend>(
+    config: &Config,
+    pg: &mut ProcessGroup,
+    device: &Inner::Device,
+    resume: Resume,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainSummary, TrainError> {
+    if config.train.activation_checkpointing {
+        train::<Autodiff<Inner, BalancedCheckpointing>>(config, pg, device, resume, observer)
+    } else {
+        train::<Autodiff<Inner, NoCheckpointing>>(config, pg, device, resume, observer)
+    }
+}
+
+/// Refuses, before any work, a precision the backend cannot compute in on `device`, and
+/// activation checkpointing on an autodiff backend that does not checkpoint (call [`train_on`]).
+fn check_support<B: AutodiffBackend>(
     config: &Config,
     device: &B::Device,
 ) -> Result<(), TrainError> {
-    match config.train.precision {
-        Precision::Fp32 => Ok(()),
-        other => Err(TrainError::Setup {
-            key: "train.precision",
+    let t = &config.train;
+    crate::precision::check_supported::<B>(t.precision, "train.precision", device)?;
+    let checkpointing = std::any::TypeId::of::<B>()
+        == std::any::TypeId::of::<Autodiff<B::InnerBackend, BalancedCheckpointing>>();
+    if t.activation_checkpointing && !checkpointing {
+        return Err(TrainError::Setup {
+            key: "train.activation_checkpointing",
             message: format!(
-                "{other:?} is not supported on the {} backend of this build; use fp32",
-                B::name(device)
+                "needs the checkpointing autodiff backend, which `ranker_train::train_on` picks; \
+                 this caller trains on {}",
+                std::any::type_name::<B>()
             ),
-        }),
+        });
     }
+    Ok(())
 }

@@ -9,12 +9,13 @@ use ranker_dist::ProcessGroup;
 use super::{Resume, TrainObserver};
 use crate::batches::{BatchLayout, EpochOrder};
 use crate::checkpoints::{BestScore, Checkpoints};
-use crate::config::Config;
+use crate::config::{Config, Precision};
 use crate::data::{load_split, require_split, Split};
 use crate::error::TrainError;
 use crate::metrics_log::{EvalRecord, MetricsLog, StepRecord};
 use crate::optim::{LrSchedule, Optimizer, OptimizerRule, ParamTable};
 use crate::plot::line_chart;
+use crate::precision::{LossScaler, MixedPrecision};
 use crate::run_dir::RunDir;
 use crate::task::RankerTask;
 
@@ -67,6 +68,10 @@ pub(super) struct Trainer<'a, B: AutodiffBackend, T: RankerTask<B>> {
     /// Always `Some` between calls: the optimiser takes the model by value and gives it back.
     pub(super) model: Option<T::Model>,
     pub(super) optimizer: Optimizer<B::InnerBackend>,
+    /// The compute dtype of forward and backward (`train.precision`); the model above stays f32.
+    pub(super) mixed: MixedPrecision,
+    /// fp16's dynamic loss scaler.
+    pub(super) scaler: Option<LossScaler>,
     pub(super) pg: &'a mut ProcessGroup,
     pub(super) device: &'a B::Device,
     pub(super) observer: &'a mut dyn TrainObserver,
@@ -147,6 +152,13 @@ where
             resume,
             device,
         )?;
+        let scaler = (t.precision == Precision::Fp16).then(|| {
+            let mut scaler = LossScaler::default();
+            if let Some(state) = start.loss_scale {
+                scaler.restore(state);
+            }
+            scaler
+        });
         let model = sync_parameters::<B, T::Model>(model, &plan.table, pg.collective(), device)?;
         let metrics = if plan.is_main() {
             Some(MetricsLog::open(
@@ -180,6 +192,8 @@ where
             task,
             model: Some(model),
             optimizer,
+            mixed: MixedPrecision::new(t.precision),
+            scaler,
             pg,
             device,
             observer,
@@ -335,8 +349,11 @@ where
                 &self.task,
                 self.model(),
                 &self.optimizer,
-                step,
-                self.summary.best,
+                super::checkpointing::SavePoint {
+                    step,
+                    best: self.summary.best,
+                    loss_scale: self.scaler.as_ref().map(LossScaler::state),
+                },
             )?;
             if new_best {
                 self.plan.checkpoints.mark_best(step)?;

@@ -1,5 +1,6 @@
-//! One optimiser step: prepare this rank's micro-batches, forward + backward each of them, then
-//! all-reduce, clip and apply the summed gradient.
+//! One optimiser step: prepare this rank's micro-batches, forward + backward each of them (in
+//! chunks of at most `train.max_pairs_per_forward` pairs, in `train.precision`), then all-reduce,
+//! clip and apply the summed gradient.
 
 use std::time::Instant;
 
@@ -10,10 +11,13 @@ use ranker_data::Example;
 use ranker_dist::ReduceOp;
 
 use super::run::Trainer;
-use super::sync::{all_reduce_gradients, clip_global_norm};
+use super::sync::all_reduce_gradients;
+use super::update::{apply_update, Update};
 use crate::batches::{mix, EpochOrder};
 use crate::error::TrainError;
+use crate::memory::peak_rss_mib;
 use crate::metrics_log::StepRecord;
+use crate::precision::LossScaler;
 use crate::task::{Prepared, RankerTask};
 
 /// Separates the dropout seeds from the other streams derived from `run.seed`.
@@ -70,12 +74,12 @@ where
         let micros = self.prepare_micro_batches()?;
         let agreement = self.agree(&micros)?;
         let mut gradient = LocalGradient::<B>::new();
-        for (m, micro) in micros.iter().enumerate() {
-            if let Some(micro) = micro.as_ref().filter(|m| m.units() > 0) {
+        for (m, micro) in micros.into_iter().enumerate() {
+            if let Some(micro) = micro.filter(|m| m.units() > 0) {
                 self.forward_backward(micro, m, agreement.global_units, &mut gradient);
             }
         }
-        let (loss, grad_norm, lr) = self.apply_gradients(gradient)?;
+        let (loss, update, lr) = self.apply_gradients(gradient)?;
         self.steps_done += 1;
         let step = self.steps_done;
         let record = StepRecord {
@@ -83,8 +87,11 @@ where
             epoch: step as f64 / self.plan.steps_per_epoch as f64,
             loss,
             lr,
-            grad_norm,
+            grad_norm: update.grad_norm,
             pairs_per_s: agreement.global_units / started.elapsed().as_secs_f64().max(1e-9),
+            peak_rss_mib: peak_rss_mib(),
+            loss_scale: update.loss_scale,
+            skipped: update.skipped,
         };
         Ok(StepOutcome {
             record,
@@ -136,45 +143,67 @@ where
         })
     }
 
-    /// Forward and backward over micro-batch `m` of the step: its mean loss, weighted by its share
-    /// of the step's `global_units`, is back-propagated and the gradient added to `gradient`.
+    /// Forward and backward over micro-batch `m` of the step, `train.max_pairs_per_forward` loss
+    /// units at a time: each chunk's mean loss, weighted by its share of the step's `global_units`
+    /// (and multiplied by the fp16 loss scale), is back-propagated and its gradient added to
+    /// `gradient`. The chunks' weighted losses sum to the micro-batch's, so chunking changes how the
+    /// gradient is computed, not what it is.
     fn forward_backward(
         &self,
-        micro: &T::Micro,
+        micro: T::Micro,
         m: usize,
         global_units: f64,
         gradient: &mut LocalGradient<B>,
     ) {
         // Host dropout masks: keyed by the step and each row's global identity (example, pair or
-        // candidate), not by the rank or micro-batch, so N ranks × batch b draw what 1 rank × batch
-        // N·b draws. The backend's RNG (SummaReranker's gate noise, dropout on CUDA): a fresh,
-        // reproducible stream per rank and micro-step.
+        // candidate), not by the rank, micro-batch or chunk, so N ranks × batch b draw what 1 rank ×
+        // batch N·b draws, chunked or not. The backend's RNG (SummaReranker's gate noise, dropout
+        // on CUDA): a fresh, reproducible stream per rank and micro-step.
         let seed = self.config.run.seed;
         let step_seed = mix(mix(seed, DROPOUT_STREAM), self.steps_done);
-        ranker_models::dropout::seed_dropout_rows(step_seed, micro.dropout_rows());
         let micro_index = self.steps_done * self.config.train.grad_accum as u64 + m as u64;
         B::seed(
             self.device,
             mix(mix(seed, self.plan.rank as u64 + 1), micro_index),
         );
+        let chunks = match self.config.train.max_pairs_per_forward {
+            Some(max_units) => micro.split(max_units),
+            None => vec![micro],
+        };
+        let loss_scale = self.scaler.as_ref().map_or(1.0, LossScaler::scale);
         let model = self.model();
-        let loss = self.task.loss(model, micro, self.device);
-        let scaled = loss.mul_scalar(micro.units() as f64 / global_units);
-        let loss_share = scaled.clone().into_scalar().elem::<f64>();
-        let grads = GradientsParams::from_grads(scaled.backward(), model);
-        let flat = self
-            .plan
-            .table
-            .flatten::<B::InnerBackend>(&grads, self.device);
-        gradient.add(flat, loss_share);
+        for chunk in chunks {
+            ranker_models::dropout::seed_dropout_rows(step_seed, chunk.dropout_rows());
+            let loss = if self.mixed.is_mixed() {
+                let compute = self.mixed.compute_model(model.clone());
+                self.task.loss(&compute, &chunk, self.device)
+            } else {
+                self.task.loss(model, &chunk, self.device)
+            };
+            let share = loss.mul_scalar(chunk.units() as f64 / global_units);
+            let loss_share = share.clone().into_scalar().elem::<f64>();
+            let scaled = if loss_scale == 1.0 {
+                share
+            } else {
+                share.mul_scalar(loss_scale)
+            };
+            // Gradients of the f32 master parameters: a mixed-precision view's casts carry them back.
+            let grads = GradientsParams::from_grads(scaled.backward(), model);
+            let flat = self
+                .plan
+                .table
+                .flatten::<B::InnerBackend>(&grads, self.device);
+            gradient.add(flat, loss_share);
+        }
     }
 
-    /// Sums the gradient over the ranks, clips it by global norm and applies it; returns the step's
-    /// mean loss, the gradient norm before clipping and the learning rate used.
+    /// Sums the gradient over the ranks (in f32) and applies it ([`apply_update`]: fp16 unscaling
+    /// and overflow skipping, clipping, the optimiser step); returns the step's mean loss, what the
+    /// update did and the learning rate used.
     fn apply_gradients(
         &mut self,
         gradient: LocalGradient<B>,
-    ) -> Result<(f64, f64, f64), TrainError> {
+    ) -> Result<(f64, Update, f64), TrainError> {
         let table = &self.plan.table;
         let flat = gradient
             .flat
@@ -189,13 +218,21 @@ where
         if self.steps_done == self.start_step {
             tracing::info!("gradient all-reduce: {}", reduced.path);
         }
-        let (flat, grad_norm) = clip_global_norm(reduced.flat, self.config.train.max_grad_norm);
         let lr = self.plan.schedule.lr(self.steps_done);
         let model = self
             .model
             .take()
             .expect("the model is only taken inside a step");
-        self.model = Some(self.optimizer.step(model, &table.unflatten(flat), lr));
-        Ok((reduced.loss_share, grad_norm, lr))
+        let (model, update) = apply_update::<B, _>(
+            model,
+            &mut self.optimizer,
+            table,
+            reduced.flat,
+            self.scaler.as_mut(),
+            self.config.train.max_grad_norm,
+            lr,
+        );
+        self.model = Some(model);
+        Ok((reduced.loss_share, update, lr))
     }
 }
