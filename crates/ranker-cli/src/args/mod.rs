@@ -14,8 +14,8 @@ pub use data::{
 };
 pub use report::ReportArgs;
 pub use reward::{
-    BestOfNArgs, CompareArgs, ModelArgs, OrderArg, RankArgs, RankWithRefArgs, RewardDevice,
-    RewardModelArgs, RewardPrecision, SelectModeArg,
+    BestOfNArgs, CompareArgs, ModelArgs, OrderArg, PrecisionArg, RankArgs, RankWithRefArgs,
+    RewardDevice, RewardModelArgs, SelectModeArg,
 };
 pub use score::ScoreArgs;
 pub use serve::ServeArgs;
