@@ -12,31 +12,39 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use ranker_eval::reward::{CompareConversationsInput, CompareInput, RankInput};
 use tokio::sync::oneshot;
 
 use crate::batcher::Job;
+use crate::endpoint::{Endpoint, ModelKind};
 use crate::metrics::Metrics;
-use crate::request::{self, BadRequest, Work};
+use crate::request::BadRequest;
 
 /// What every handler shares.
 pub(crate) struct AppState {
     pub jobs: SyncSender<Job>,
     pub metrics: Arc<Metrics>,
     pub token: Option<String>,
-    pub ranker_type: &'static str,
-    pub pairwise: bool,
+    pub model: ModelKind,
 }
 
 type Shared = Arc<AppState>;
 
 pub(crate) fn router(state: Shared, max_body_bytes: usize) -> Router {
-    Router::new()
-        .route("/rank", post(rank))
-        .route("/compare", post(compare))
-        .route("/compare-conversations", post(compare_conversations))
-        .route("/best-of-n", post(best_of_n))
-        .route("/worst-of-n", post(worst_of_n))
+    let mut router = Router::new();
+    for endpoint in Endpoint::ALL {
+        router = router.route(
+            endpoint.path(),
+            post(
+                move |State(state): State<Shared>,
+                      headers: HeaderMap,
+                      RawQuery(query): RawQuery,
+                      body: Result<Bytes, BytesRejection>| {
+                    handle(state, endpoint, headers, query, body)
+                },
+            ),
+        );
+    }
+    router
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -53,9 +61,13 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn not_found() -> Response {
+    let posts: Vec<&str> = Endpoint::ALL.iter().map(|e| e.path()).collect();
     error(
         StatusCode::NOT_FOUND,
-        "no such endpoint (POST /rank, /compare, /compare-conversations, /best-of-n, /worst-of-n; GET /health, /metrics)",
+        &format!(
+            "no such endpoint (POST {}; GET /health, /metrics)",
+            posts.join(", ")
+        ),
     )
 }
 
@@ -64,7 +76,7 @@ async fn health(State(state): State<Shared>) -> Response {
         StatusCode::OK,
         serde_json::json!({
             "status": "ok",
-            "ranker_type": state.ranker_type,
+            "ranker_type": state.model.ranker_type,
             "queued": state.metrics.queued().load(Ordering::Relaxed),
         })
         .to_string(),
@@ -110,33 +122,30 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>>
     }
 }
 
-/// The body, the query string, and how to turn them into work for the model.
-struct Call {
-    endpoint: &'static str,
+/// Every model endpoint: authorize, read the body, validate it, queue the work, answer; one metrics record.
+async fn handle(
+    state: Shared,
+    endpoint: Endpoint,
     headers: HeaderMap,
     query: Option<String>,
     body: Result<Bytes, BytesRejection>,
-}
-
-async fn handle(
-    state: Shared,
-    call: Call,
-    parse: impl FnOnce(&AppState, Option<&str>, &[u8]) -> Result<(Work, bool), BadRequest>,
 ) -> Response {
     let started = Instant::now();
-    let response = answer(&state, call.headers, call.query, call.body, parse).await;
-    state
-        .metrics
-        .request(call.endpoint, response.status().as_u16(), started.elapsed());
+    let response = answer(&state, endpoint, headers, query, body).await;
+    state.metrics.request(
+        endpoint.path(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
 async fn answer(
     state: &AppState,
+    endpoint: Endpoint,
     headers: HeaderMap,
     query: Option<String>,
     body: Result<Bytes, BytesRejection>,
-    parse: impl FnOnce(&AppState, Option<&str>, &[u8]) -> Result<(Work, bool), BadRequest>,
 ) -> Response {
     if let Err(response) = authorize(state, &headers) {
         return *response;
@@ -153,11 +162,11 @@ async fn answer(
             return error(status, &message);
         }
     };
-    let (work, is_list) = match parse(state, query.as_deref(), &body) {
+    let (work, is_list) = match endpoint.parse(state.model, query.as_deref(), &body) {
         Ok(parsed) => parsed,
         Err(BadRequest(message)) => return error(StatusCode::BAD_REQUEST, &message),
     };
-    let cost = work.cost(state.pairwise);
+    let cost = work.cost(state.model.pairwise);
     let (reply, answer) = oneshot::channel();
     state.metrics.queued().fetch_add(1, Ordering::Relaxed);
     if let Err(e) = state.jobs.try_send(Job { work, cost, reply }) {
@@ -193,126 +202,4 @@ async fn answer(
             "model: the model thread stopped",
         ),
     }
-}
-
-async fn rank(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let call = Call {
-        endpoint: "/rank",
-        headers,
-        query,
-        body,
-    };
-    handle(state, call, |_, query, body| {
-        request::query_options(query, &[])?;
-        let (inputs, is_list) = request::parse_items::<RankInput>(body)?;
-        request::check_candidates(&inputs, is_list)?;
-        Ok((Work::Rank(inputs), is_list))
-    })
-    .await
-}
-
-async fn compare(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let call = Call {
-        endpoint: "/compare",
-        headers,
-        query,
-        body,
-    };
-    handle(state, call, |state, query, body| {
-        let order = request::compare_order(query)?;
-        check_order(state, order)?;
-        let (inputs, is_list) = request::parse_items::<CompareInput>(body)?;
-        Ok((Work::Compare(inputs, order), is_list))
-    })
-    .await
-}
-
-async fn compare_conversations(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let call = Call {
-        endpoint: "/compare-conversations",
-        headers,
-        query,
-        body,
-    };
-    handle(state, call, |state, query, body| {
-        let order = request::compare_order(query)?;
-        check_order(state, order)?;
-        let (inputs, is_list) = request::parse_items::<CompareConversationsInput>(body)?;
-        let pairs = request::conversations(&inputs, is_list)?;
-        Ok((Work::Compare(pairs, order), is_list))
-    })
-    .await
-}
-
-fn check_order(
-    state: &AppState,
-    order: ranker_eval::reward::CompareOrder,
-) -> Result<(), BadRequest> {
-    if !state.pairwise && order != ranker_eval::reward::CompareOrder::Both {
-        return Err(BadRequest(format!(
-            "query order: a single order needs a pairranker checkpoint; this one is a {}",
-            state.ranker_type
-        )));
-    }
-    Ok(())
-}
-
-fn select(query: Option<&str>, body: &[u8], worst: bool) -> Result<(Work, bool), BadRequest> {
-    let (mode, bubble, return_all) = request::best_of_n_options(query, worst)?;
-    let (inputs, is_list) = request::parse_items::<RankInput>(body)?;
-    request::check_candidates(&inputs, is_list)?;
-    Ok((
-        Work::BestOfN {
-            inputs,
-            mode,
-            bubble,
-            return_all,
-        },
-        is_list,
-    ))
-}
-
-async fn best_of_n(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let call = Call {
-        endpoint: "/best-of-n",
-        headers,
-        query,
-        body,
-    };
-    handle(state, call, |_, query, body| select(query, body, false)).await
-}
-
-async fn worst_of_n(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let call = Call {
-        endpoint: "/worst-of-n",
-        headers,
-        query,
-        body,
-    };
-    handle(state, call, |_, query, body| select(query, body, true)).await
 }

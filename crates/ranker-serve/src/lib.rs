@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod batcher;
+mod endpoint;
 mod http;
 mod metrics;
 mod request;
@@ -163,8 +164,10 @@ where
         jobs,
         metrics,
         token: options.token.clone(),
-        ranker_type,
-        pairwise,
+        model: endpoint::ModelKind {
+            ranker_type,
+            pairwise,
+        },
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
