@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--optimizer", action="store_true", help="an AdamW step in each training iteration")
     parser.add_argument("--only", choices=["forward", "train"], help="run one of the two measurements")
+    parser.add_argument("--pairs", type=int, help="pair rows per batch (default: the config's)")
     parser.add_argument("--json", type=Path, help="append one JSON line per measurement to this file")
     args = parser.parse_args()
     cfg = json.loads(args.config.read_text())
@@ -51,7 +52,7 @@ def main():
     model = DebertaV2Model(DebertaV2Config(**backbone_cfg)).to(device)
     h, t, p = model.config.hidden_size, cfg["n_tasks"], cfg["drop_out"]
     head = nn.Sequential(nn.Dropout(p), nn.Linear(2 * h, h), nn.Tanh(), nn.Dropout(p), nn.Linear(h, t)).to(device)
-    pairs, seq = cfg["pairs"], cfg["seq_len"]
+    pairs, seq = args.pairs or cfg["pairs"], cfg["seq_len"]
     src, c1, c2 = cfg["marker_positions"]
     ids = torch.randint(5, model.config.vocab_size, (pairs, seq), device=device)
     mask = torch.ones_like(ids)

@@ -2,14 +2,14 @@
 # Peak memory table of PairRanker training (issue "Fit PairRM-scale training on one GPU", item 5):
 # a random-init DeBERTa-v3-large-sized PairRanker (24 layers, hidden 1024, 16 heads, ffn 4096, vocab 128100,
 # 256 position buckets), one PairRM example's 5 pairs per step, for sequence length 384 / 1024 / 2048 ×
-# precision fp32 / bf16 × activation checkpointing off / on. Each cell is its own `memory_probe` process
+# precision fp32 / bf16 × activation checkpointing off / on. Each cell is its own `step_probe` process
 # (an out-of-memory cell cannot disturb the next) under its own timeout; a failed or timed-out cell is
 # reported as such, not retried.
 #
 # Usage (repository root):
 #   experiments/gpu/memory.sh                # on a CUDA machine, binary from experiments/gpu/build.sh
-#                                            # (.gpu-bin/memory_probe[.gz]); run after check.sh's
-#                                            # library setup, or with CUDA_PATH / LD_LIBRARY_PATH set
+#                                            # (.gpu-bin/step_probe[.gz]); finds the CUDA libraries as
+#                                            # check.sh does (experiments/gpu/cuda-env.sh)
 #   SMOKE=1 experiments/gpu/memory.sh        # CPU end-to-end run of the same table with the tiny model
 #                                            # (seq 32 / 64 / 128), built with cargo here
 #   OUT=dir CELL_TIMEOUT=60 SEQS="384 1024" PAIRS=5 experiments/gpu/memory.sh
@@ -30,25 +30,32 @@ LOG="$OUT/memory.log"
 
 if [ "${SMOKE:-0}" = 1 ]; then
     SEQS=${SEQS:-"32 64 128"}
-    SIZE=tiny
+    CONFIG=experiments/gpu/pair_ranker_smoke.json
     DEVICE=cpu
     CELL_TIMEOUT=${CELL_TIMEOUT:-120}
-    cargo build -q -p ranker-train --example memory_probe >>"$LOG" 2>&1 || {
-        echo "memory.sh: building memory_probe failed; see $LOG" >&2
+    cargo build -q -p ranker-train --example step_probe >>"$LOG" 2>&1 || {
+        echo "memory.sh: building step_probe failed; see $LOG" >&2
         exit 1
     }
-    PROBE=${CARGO_TARGET_DIR:-target}/debug/examples/memory_probe
+    PROBE=${CARGO_TARGET_DIR:-target}/debug/examples/step_probe
 else
     SEQS=${SEQS:-"384 1024 2048"}
-    SIZE=large
+    CONFIG=experiments/gpu/pair_ranker_large.json
     DEVICE=cuda
     CELL_TIMEOUT=${CELL_TIMEOUT:-40}
     BIN=${GPU_BIN:-.gpu-bin}
-    if [ -f "$BIN/memory_probe.gz" ] && [ ! -x "$BIN/memory_probe" ]; then
-        gzip -dkf "$BIN/memory_probe.gz" && chmod +x "$BIN/memory_probe"
+    if [ -f "$BIN/step_probe.gz" ] && [ ! -x "$BIN/step_probe" ]; then
+        gzip -dkf "$BIN/step_probe.gz" && chmod +x "$BIN/step_probe"
     fi
-    PROBE=$BIN/memory_probe
-    command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee -a "$LOG"
+    PROBE=$BIN/step_probe
+    WORK=$(mktemp -d)
+    say() { echo "$*" | tee -a "$LOG"; }
+    summary() { say "$@"; }
+    abort() { say "memory.sh: $*"; exit 1; }
+    PY=${PYTHON:-/opt/torch/.venv/bin/python3}
+    [ -x "$PY" ] || PY=$(command -v python3 || true)
+    # shellcheck source=experiments/gpu/cuda-env.sh
+    source experiments/gpu/cuda-env.sh
 fi
 [ -x "$PROBE" ] || { echo "memory.sh: no $PROBE" >&2; exit 1; }
 
@@ -59,7 +66,7 @@ for seq in $SEQS; do
         for ckpt in off on; do
             started=$(date +%s)
             line=$(timeout "$CELL_TIMEOUT" "$PROBE" --seq "$seq" --pairs "$PAIRS" --precision "$precision" \
-                --checkpointing "$ckpt" --size "$SIZE" --device "$DEVICE" 2>>"$LOG" | tail -n 1)
+                --checkpointing "$ckpt" --config "$CONFIG" --device "$DEVICE" 2>>"$LOG" | tail -n 1)
             status=$?
             if [ $status -eq 0 ] && [ -n "$line" ]; then
                 echo "$line" >>"$JSONL"
@@ -78,7 +85,7 @@ EOF
 done
 {
     echo
-    echo "PairRanker $SIZE ($DEVICE), $PAIRS pairs per step, AdamW, two steps; peak = $(
+    echo "PairRanker $CONFIG ($DEVICE), $PAIRS pairs per step, AdamW, two steps; peak = $(
         [ "$DEVICE" = cuda ] && echo "cubecl pool bytes reserved" || echo "process VmHWM (includes the binary and data)")"
 } >>"$TABLE"
 cat "$TABLE"

@@ -1,0 +1,326 @@
+//! Time and peak memory of PairRanker training steps (or inference forwards) on one device, for the GPU
+//! scripts: `experiments/gpu/memory.sh` runs it once per cell of its memory table, `experiments/gpu/bench.sh`
+//! for its throughput table next to PyTorch (`experiments/bench/pair_ranker_bench.py` on the same config).
+//!
+//! The model is a random-init PairRanker on the DeBERTa-v3 backbone of a benchmark config
+//! (`experiments/gpu/pair_ranker_large.json`: DeBERTa-v3-large's shape, 24 layers, hidden 1024, 16 heads,
+//! ffn 4096, vocab 128100, 256 position buckets; `pair_ranker_smoke.json`: the same at tiny dimensions for a
+//! CPU smoke run). A training step is what the trainer does: forward + backward of the pair rows on the
+//! mixed-precision view of the f32 model, the f32 gradient flattened, and an AdamW update with f32 state
+//! (one device: no all-reduce). The first step is reported apart (`first_step_s`: on CUDA it includes
+//! compiling the kernels); `step_s` is the median of the others.
+//!
+//! Peak: on CUDA, the bytes cubecl's memory pools hold after the steps (pools only grow between cleanups,
+//! so this is their high-water mark); on CPU, the process's `VmHWM`.
+//! Output: one JSON line with the settings, `first_step_s`, `step_s`, `pairs_per_s`, with `--split` the
+//! medians `forward_s`, `backward_s`, `optimizer_s` (the device synchronised between them, which the plain
+//! step does not do), `peak_bytes`, `peak_source` and `params`.
+//!
+//! Usage: `step_probe [--config FILE] [--seq N] [--pairs N] [--precision fp32|bf16|fp16]
+//! [--checkpointing on|off] [--steps N] [--split] [--mode train|infer] [--device cuda|cpu]`
+//! (`--seq` and `--pairs` override the config's; cuda needs `--features cuda`).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
+use burn::backend::{Autodiff, Flex};
+use burn::module::AutodiffModule;
+use burn::optim::GradientsParams;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
+use ranker_models::collate::{PairBatch, TokenMatrix};
+use ranker_models::ranker::{PairInput, PairRankerConfig};
+use ranker_models::{loss::PairLoss, BackboneConfig};
+use ranker_train::config::Precision;
+use ranker_train::optim::{Optimizer, OptimizerRule, ParamTable};
+use ranker_train::precision::MixedPrecision;
+
+struct Args {
+    config: PathBuf,
+    seq: Option<usize>,
+    pairs: Option<usize>,
+    precision: Precision,
+    checkpointing: bool,
+    steps: usize,
+    split: bool,
+    infer: bool,
+    cuda: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        config: PathBuf::from("experiments/gpu/pair_ranker_large.json"),
+        seq: None,
+        pairs: None,
+        precision: Precision::Fp32,
+        checkpointing: false,
+        steps: 2,
+        split: false,
+        infer: false,
+        cuda: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        let number = |flag: &str, v: String| v.parse().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--config" => args.config = PathBuf::from(value()?),
+            "--seq" => args.seq = Some(number("--seq", value()?)?),
+            "--pairs" => args.pairs = Some(number("--pairs", value()?)?),
+            "--steps" => args.steps = number("--steps", value()?)?,
+            "--precision" => {
+                args.precision = match value()?.as_str() {
+                    "fp32" => Precision::Fp32,
+                    "bf16" => Precision::Bf16,
+                    "fp16" => Precision::Fp16,
+                    other => return Err(format!("--precision: {other} (fp32, bf16, fp16)")),
+                }
+            }
+            "--checkpointing" => args.checkpointing = on_off("--checkpointing", &value()?)?,
+            "--split" => args.split = true,
+            "--mode" => {
+                args.infer = match value()?.as_str() {
+                    "train" => false,
+                    "infer" => true,
+                    other => return Err(format!("--mode: {other} (train, infer)")),
+                }
+            }
+            "--device" => {
+                args.cuda = match value()?.as_str() {
+                    "cuda" => true,
+                    "cpu" => false,
+                    other => return Err(format!("--device: {other} (cuda, cpu)")),
+                }
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if args.steps < 2 {
+        return Err("--steps: at least 2 (the first is timed apart)".into());
+    }
+    Ok(args)
+}
+
+fn on_off(flag: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("{flag}: {other} (on, off)")),
+    }
+}
+
+/// The benchmark config: pair rows per step, tokens per row and the DeBERTa-v3 backbone.
+struct Shape {
+    pairs: usize,
+    seq: usize,
+    backbone: BackboneConfig,
+}
+
+fn read_shape(args: &Args) -> Result<Shape, String> {
+    let path = &args.config;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let field = |key: &str| {
+        json[key]
+            .as_u64()
+            .map(|v| v as usize)
+            .ok_or(format!("{}: `{key}` must be a number", path.display()))
+    };
+    let backbone = BackboneConfig::from_json(json["backbone"].clone(), path)
+        .map_err(|e| format!("{}: backbone: {e}", path.display()))?;
+    Ok(Shape {
+        pairs: args.pairs.map_or_else(|| field("pairs"), Ok)?,
+        seq: args.seq.map_or_else(|| field("seq_len"), Ok)?,
+        backbone,
+    })
+}
+
+/// Deterministic token ids and the three markers where a PairRanker row has them (source, candidate 1,
+/// candidate 2: thirds of the row, as 128 + 2 × 128).
+fn pair_batch(rows: usize, seq: usize, vocab: usize) -> PairBatch {
+    let ids = (0..rows * seq)
+        .map(|i| 5 + (i as u32).wrapping_mul(7919) % (vocab as u32 - 5))
+        .collect();
+    PairBatch {
+        tokens: TokenMatrix {
+            ids,
+            mask: vec![1; rows * seq],
+            rows,
+            cols: seq,
+        },
+        source_pos: vec![1; rows],
+        candidate1_pos: vec![1 + seq / 3; rows],
+        candidate2_pos: vec![1 + 2 * seq / 3; rows],
+    }
+}
+
+#[derive(Default)]
+struct Timings {
+    steps: Vec<f64>,
+    forward: Vec<f64>,
+    backward: Vec<f64>,
+    optimizer: Vec<f64>,
+}
+
+fn median(values: &[f64]) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// Seconds since `since`, after the device finished its queued work.
+fn lap<B: Backend>(since: Instant, device: &B::Device) -> f64 {
+    B::sync(device).expect("device sync");
+    since.elapsed().as_secs_f64()
+}
+
+fn train_steps<B: AutodiffBackend>(
+    args: &Args,
+    shape: &Shape,
+    device: &B::Device,
+) -> (Timings, usize) {
+    let mut model = PairRankerConfig::new()
+        .with_n_tasks(1)
+        .init(shape.backbone.init::<B>(device), device);
+    let table = ParamTable::of(&model);
+    let mut optimizer = Optimizer::<B::InnerBackend>::new(OptimizerRule::from_config(
+        ranker_train::config::OptimizerKind::Adamw,
+        0.01,
+    ));
+    let mixed = MixedPrecision::new(args.precision);
+    let batch = pair_batch(shape.pairs, shape.seq, shape.backbone.vocab_size());
+    let mut t = Timings::default();
+    for _ in 0..args.steps {
+        let started = Instant::now();
+        let input = PairInput::from_batch(&batch, device);
+        let scores = |v: f32| Tensor::<B, 2>::full([shape.pairs, 1], v, device);
+        let compute = mixed.compute_model(model.clone());
+        let (_, loss) =
+            compute.forward_loss(input, scores(0.7), scores(0.3), PairLoss::InstructGpt);
+        let forward = args.split.then(|| lap::<B>(started, device));
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let flat = table.flatten::<B::InnerBackend>(&grads, device);
+        let backward = args.split.then(|| lap::<B>(started, device));
+        model = optimizer.step(model, &table.unflatten(flat), 1e-5);
+        let total = lap::<B>(started, device);
+        t.steps.push(total);
+        if let (Some(f), Some(b)) = (forward, backward) {
+            t.forward.push(f);
+            t.backward.push(b - f);
+            t.optimizer.push(total - b);
+        }
+    }
+    (t, table.numel())
+}
+
+fn infer_steps<B: AutodiffBackend>(
+    args: &Args,
+    shape: &Shape,
+    device: &B::Device,
+) -> (Timings, usize) {
+    let model = PairRankerConfig::new()
+        .with_n_tasks(1)
+        .init(shape.backbone.init::<B>(device), device);
+    let params = ParamTable::of(&model).numel();
+    let model = MixedPrecision::new(args.precision).compute_model(model.valid());
+    let batch = pair_batch(shape.pairs, shape.seq, shape.backbone.vocab_size());
+    let mut t = Timings::default();
+    for _ in 0..args.steps {
+        let started = Instant::now();
+        let scores = model.score_pairs(&batch, device);
+        drop(scores);
+        t.steps.push(lap::<B::InnerBackend>(started, device));
+    }
+    (t, params)
+}
+
+fn run<B: AutodiffBackend>(args: &Args, shape: &Shape, device: &B::Device) -> serde_json::Value {
+    let (t, params) = if args.infer {
+        infer_steps::<B>(args, shape, device)
+    } else {
+        train_steps::<B>(args, shape, device)
+    };
+    let (peak, source) = peak_memory::<B>(args, device);
+    let step_s = median(&t.steps[1..]).expect("at least two steps");
+    serde_json::json!({
+        "mode": if args.infer { "infer" } else { "train" },
+        "seq": shape.seq,
+        "pairs": shape.pairs,
+        "precision": args.precision.as_str(),
+        "checkpointing": args.checkpointing,
+        "device": if args.cuda { "cuda" } else { "cpu" },
+        "steps": args.steps,
+        "first_step_s": t.steps[0],
+        "step_s": step_s,
+        "pairs_per_s": shape.pairs as f64 / step_s,
+        "forward_s": median(t.forward.get(1..).unwrap_or_default()),
+        "backward_s": median(t.backward.get(1..).unwrap_or_default()),
+        "optimizer_s": median(t.optimizer.get(1..).unwrap_or_default()),
+        "peak_bytes": peak,
+        "peak_source": source,
+        "params": params,
+    })
+}
+
+fn peak_memory<B: AutodiffBackend>(args: &Args, device: &B::Device) -> (u64, &'static str) {
+    #[cfg(feature = "cuda")]
+    if args.cuda {
+        return (cuda_pool_bytes::<B>(device), "cubecl_pool_reserved");
+    }
+    let _ = (args, device);
+    let peak = ranker_train::memory::peak_rss_bytes().unwrap_or(0);
+    (peak, "vm_hwm")
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_pool_bytes<B: AutodiffBackend>(device: &B::Device) -> u64 {
+    use burn::tensor::TensorPrimitive;
+    use burn_cubecl::cubecl::cuda::CudaRuntime;
+    use burn_cubecl::tensor::CubeTensor;
+    let probe = Tensor::<B::InnerBackend, 1>::zeros([1], device);
+    let TensorPrimitive::Float(primitive) = probe.into_primitive() else {
+        unreachable!("a float tensor");
+    };
+    let any: Box<dyn std::any::Any> = Box::new(primitive);
+    let cube = any
+        .downcast::<CubeTensor<CudaRuntime>>()
+        .expect("burn-cuda float tensor");
+    cube.client
+        .memory_usage()
+        .map(|u| u.bytes_reserved)
+        .unwrap_or(0)
+}
+
+fn main() {
+    let fail = |e: String| -> ! {
+        eprintln!("step_probe: {e}");
+        std::process::exit(2);
+    };
+    let args = parse_args().unwrap_or_else(|e| fail(e));
+    let shape = read_shape(&args).unwrap_or_else(|e| fail(e));
+    let line = match (args.cuda, args.checkpointing) {
+        (false, false) => {
+            run::<Autodiff<Flex, NoCheckpointing>>(&args, &shape, &Default::default())
+        }
+        (false, true) => {
+            run::<Autodiff<Flex, BalancedCheckpointing>>(&args, &shape, &Default::default())
+        }
+        #[cfg(feature = "cuda")]
+        (true, false) => run::<Autodiff<burn::backend::Cuda, NoCheckpointing>>(
+            &args,
+            &shape,
+            &Default::default(),
+        ),
+        #[cfg(feature = "cuda")]
+        (true, true) => run::<Autodiff<burn::backend::Cuda, BalancedCheckpointing>>(
+            &args,
+            &shape,
+            &Default::default(),
+        ),
+        #[cfg(not(feature = "cuda"))]
+        (true, _) => fail("--device cuda needs a build with --features cuda".into()),
+    };
+    println!("{line}");
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# PairRanker speed on one GPU, ours next to transformers + PyTorch in the same script (issue "Speed", item 8):
+# a random-init DeBERTa-v3-large-sized PairRanker (experiments/gpu/pair_ranker_large.json: 24 layers, hidden
+# 1024, 16 heads, ffn 4096, vocab 128100, 256 position buckets), rows of 128 + 2 × 128 = 384 tokens.
+#   - training: 4 examples × 5 pairs = 20 pairs per step with an AdamW update; pairs/s and peak memory, ours in
+#     fp32 and bf16 (fp32 master weights) vs PyTorch in fp32 with TF32 matmuls and in bf16 autocast;
+#   - our step split into forward / backward (with the gradient flattened) / optimiser, the device synchronised
+#     between them (one device: no all-reduce);
+#   - time to the first step of each of our processes (the first one compiles the kernels: cold);
+#   - full-mode inference at n = 11 candidates: 110 pair forwards per item, pairs/s, ours vs PyTorch.
+# Each measurement is its own process under its own timeout; a cell that fails or times out is reported as
+# such, and cells that would start after the time budget are reported as skipped.
+#
+# Usage (repository root):
+#   experiments/gpu/bench.sh          # on a CUDA machine, step_probe from experiments/gpu/build.sh (.gpu-bin/)
+#   SMOKE=1 experiments/gpu/bench.sh  # CPU end-to-end run of the same table on pair_ranker_smoke.json (tiny
+#                                     # dimensions), step_probe built with cargo here, PyTorch on CPU
+#   OUT=dir STEPS=6 BUDGET_S=450 OURS_TIMEOUT=90 TORCH_TIMEOUT=60 experiments/gpu/bench.sh
+# Output: $OUT/bench.md (the tables), $OUT/bench.jsonl (one line per measurement), $OUT/bench.log.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+OUT=${OUT:-$(mktemp -d)}
+STEPS=${STEPS:-6}
+BUDGET_S=${BUDGET_S:-450}
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+JSONL="$OUT/bench.jsonl"
+TABLE="$OUT/bench.md"
+LOG="$OUT/bench.log"
+: >"$JSONL"
+: >"$LOG"
+say() { echo "$*" | tee -a "$LOG"; }
+summary() { say "$@"; }
+abort() { say "bench.sh: $*"; exit 1; }
+
+PY=${PYTHON:-/opt/torch/.venv/bin/python3}
+[ -x "$PY" ] || PY=$(command -v python3 || true)
+[ -n "$PY" ] || abort "no python3 (PyTorch side)"
+
+if [ "${SMOKE:-0}" = 1 ]; then
+    CONFIG=experiments/gpu/pair_ranker_smoke.json
+    DEVICE=cpu
+    OURS_TIMEOUT=${OURS_TIMEOUT:-120}
+    TORCH_TIMEOUT=${TORCH_TIMEOUT:-120}
+    cargo build -q -p ranker-train --example step_probe >>"$LOG" 2>&1 || abort "building step_probe failed; see $LOG"
+    PROBE=${CARGO_TARGET_DIR:-target}/debug/examples/step_probe
+    THREADS=(--threads "$(nproc)")
+else
+    CONFIG=experiments/gpu/pair_ranker_large.json
+    DEVICE=cuda
+    OURS_TIMEOUT=${OURS_TIMEOUT:-90}
+    TORCH_TIMEOUT=${TORCH_TIMEOUT:-60}
+    BIN=${GPU_BIN:-.gpu-bin}
+    mkdir -p "$WORK/bin"
+    if [ -x "$BIN/step_probe" ]; then
+        cp "$BIN/step_probe" "$WORK/bin/"
+    elif [ -f "$BIN/step_probe.gz" ]; then
+        gzip -dc "$BIN/step_probe.gz" >"$WORK/bin/step_probe" && chmod +x "$WORK/bin/step_probe"
+    fi
+    PROBE=$WORK/bin/step_probe
+    THREADS=()
+    # shellcheck source=experiments/gpu/cuda-env.sh
+    source experiments/gpu/cuda-env.sh
+fi
+[ -x "$PROBE" ] || abort "no step_probe (build with experiments/gpu/build.sh and carry .gpu-bin)"
+say "# bench.sh $(date -u +%Y-%m-%dT%H:%M:%SZ): $CONFIG on $DEVICE, $STEPS steps per measurement"
+
+STARTED=$(date +%s)
+# cell NAME TIMEOUT COMMAND...: runs one measurement, appends its JSON lines (tagged with NAME) to $JSONL.
+cell() {
+    local name=$1 limit=$2
+    shift 2
+    if [ $(($(date +%s) - STARTED)) -ge "$BUDGET_S" ]; then
+        echo "{\"cell\": \"$name\", \"status\": \"skipped (time budget ${BUDGET_S}s)\"}" >>"$JSONL"
+        say "$name: skipped (time budget)"
+        return
+    fi
+    local began out rc
+    began=$(date +%s)
+    out="$WORK/$name.out"
+    timeout "$limit" "$@" >"$out" 2>>"$LOG"
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        grep '^{' "$out" | "$PY" -c 'import json, sys
+for line in sys.stdin:
+    r = json.loads(line); r["cell"] = sys.argv[1]; r["status"] = "ok"; print(json.dumps(r))' "$name" >>"$JSONL"
+    else
+        local why="exit $rc"
+        [ $rc -eq 124 ] && why="timed out after ${limit}s"
+        echo "{\"cell\": \"$name\", \"status\": \"$why\"}" >>"$JSONL"
+        tail -n 5 "$out" >>"$LOG"
+    fi
+    say "$name: exit $rc in $(($(date +%s) - began))s"
+}
+
+ours() { # name precision mode pairs [extra...]
+    local name=$1 precision=$2 mode=$3 pairs=$4
+    shift 4
+    cell "$name" "$OURS_TIMEOUT" "$PROBE" --config "$CONFIG" --device "$DEVICE" --precision "$precision" \
+        --mode "$mode" --pairs "$pairs" --steps "$STEPS" "$@"
+}
+torch() { # name precision only pairs
+    local name=$1 precision=$2 only=$3 pairs=$4
+    local json="$WORK/$name.jsonl"
+    : >"$json"
+    cell "$name" "$TORCH_TIMEOUT" sh -c 'json=$1; shift; "$@" && cat "$json"' _ "$json" \
+        "$PY" experiments/bench/pair_ranker_bench.py \
+        --config "$CONFIG" --device "$DEVICE" --precision "$precision" --only "$only" --pairs "$pairs" \
+        --optimizer --iters $((STEPS - 1)) --warmup 1 --json "$json" ${THREADS[@]+"${THREADS[@]}"}
+}
+# Ours and PyTorch alternate, so a machine that drifts treats both alike.
+for precision in fp32 bf16; do
+    ours "ours-train-$precision" "$precision" train 20 --split
+    torch "torch-train-$precision" "$precision" train 20
+    ours "ours-infer-$precision" "$precision" infer 110
+    torch "torch-infer-$precision" "$precision" forward 110
+done
+
+"$PY" - "$JSONL" "$CONFIG" "$DEVICE" "$STEPS" >"$TABLE" <<'EOF'
+import json, sys
+path, config, device, steps = sys.argv[1:]
+rows = [json.loads(line) for line in open(path)]
+by = {r["cell"]: r for r in rows}
+
+def rate(name):
+    r = by.get(name)
+    if r is None:
+        return None, "not run"
+    if r["status"] != "ok":
+        return None, r["status"]
+    return r["pairs_per_s"], None
+
+def peak_gib(name):
+    r = by.get(name, {})
+    if r.get("status") != "ok":
+        return ""
+    b = r["peak_bytes"] if "peak_bytes" in r else r["peak_mib"] * 2**20
+    return f"{b / 2**30:.2f}"
+
+print(f"PairRanker on {device}: {config}, {steps} iterations per measurement (the first untimed).\n")
+print("| measurement | precision | ours pairs/s | PyTorch pairs/s | ours / PyTorch | ours peak GiB | PyTorch peak GiB |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for what, label in (("train", "training step, 20 pairs, AdamW"), ("infer", "full-mode inference, 110 pairs")):
+    for precision in ("fp32", "bf16"):
+        a, why_a = rate(f"ours-{what}-{precision}")
+        b, why_b = rate(f"torch-{what}-{precision}")
+        ratio = f"{a / b:.2f}×" if a and b else ""
+        print(f"| {label} | {precision} | {f'{a:.1f}' if a else why_a} | {f'{b:.1f}' if b else why_b} | {ratio} | "
+              f"{peak_gib(f'ours-{what}-{precision}')} | {peak_gib(f'torch-{what}-{precision}')} |")
+print("\nOur training step, split (medians; the device synchronised between the phases):\n")
+print("| precision | forward s | backward + flatten s | optimiser s | step s (with the syncs) |")
+print("|---|---:|---:|---:|---:|")
+for precision in ("fp32", "bf16"):
+    r = by.get(f"ours-train-{precision}", {})
+    if r.get("status") == "ok":
+        print(f"| {precision} | {r['forward_s']:.4f} | {r['backward_s']:.4f} | {r['optimizer_s']:.4f} | {r['step_s']:.4f} |")
+    else:
+        print(f"| {precision} | {r.get('status', 'not run')} | | | |")
+print("\nTime to our first step, per process in the order they ran (the first compiles the kernels):\n")
+print("| process | first step s | later steps s (median) |")
+print("|---|---:|---:|")
+for r in rows:
+    if r["cell"].startswith("ours-") and r.get("status") == "ok":
+        print(f"| {r['cell']} | {r['first_step_s']:.2f} | {r['step_s']:.4f} |")
+print("\nPeak memory: ours = cubecl's pool bytes reserved on CUDA, process VmHWM on CPU; PyTorch = "
+      "torch.cuda.max_memory_allocated on CUDA, ru_maxrss on CPU. Kernel launches per step are not counted here.")
+EOF
+cat "$TABLE"
+say "table: $TABLE; per-measurement JSON: $JSONL; log: $LOG"
+rm -rf "$WORK"
