@@ -6,7 +6,8 @@
 #      the trainer's own entry point, equals its input bitwise (and the raw device pointer is right);
 #   3. 20 training steps of configs/quickstart.yaml on CPU and on CUDA from the same checkpoint: per-step
 #      losses within 1e-3;
-#   4. a summary in $OUT/gpu_check.txt (plus the full log, metrics and the train logs next to it).
+#   4. `ranker rank` of the committed tiny PairRanker on CPU and CUDA: scores within 1e-4;
+#   5. a summary in $OUT/gpu_check.txt (plus the full log, metrics and the train logs next to it).
 #
 # Usage: experiments/gpu/check.sh            (binaries in .gpu-bin/: ranker[.gz], gpu_check[.gz])
 #        GPU_BIN=dir OUT=dir TOL=1e-3 STEPS=20 experiments/gpu/check.sh
@@ -161,6 +162,35 @@ EOF
     if [ $rc -eq 0 ]; then pass "quickstart cpu vs cuda: $STEPS step losses within $TOL"; else fail "quickstart cpu vs cuda: a loss differs by more than $TOL or a step is missing (table above)"; fi
 else
     fail "quickstart cpu vs cuda: missing metrics.jsonl (or python) to compare"
+fi
+# ---- 3. reward-model inference on CUDA vs CPU (the same committed tiny PairRanker, the same lines)
+say "== ranker rank: cpu vs cuda"
+RANK_IN="$WORK/rank.jsonl"
+cat >"$RANK_IN" <<'EOF_LINES'
+{"instruction": "", "input": "What is 2+2?", "candidates": ["4", "five", "It is 4."]}
+{"input": "Name a colour.", "candidates": ["blue", "a colour", "green is one", "?"]}
+{"input": "Übersetze: 東京は大きい", "candidates": ["Tokyo is big.", "", "[SEP] big", "Tōkyō ist groß", "no"]}
+EOF_LINES
+rank_ok=1
+for dev in cpu cuda; do
+    timeout 120 "$BIN/ranker" -q rank --model tests/fixtures/rankers/pairrm-tiny \
+        --base-model tests/fixtures/models/deberta-v3-tiny --device "$dev" --input "$RANK_IN" \
+        --output "$WORK/rank-$dev.jsonl" >>"$LOG" 2>&1 || { fail "ranker rank --device $dev: exit $?"; rank_ok=0; }
+done
+if [ $rank_ok = 1 ] && [ -n "$PY" ]; then
+    if "$PY" - "$WORK/rank-cpu.jsonl" "$WORK/rank-cuda.jsonl" >"$WORK/rank.out" 2>&1 <<'EOF_PY'
+import json, sys
+cpu = [json.loads(l) for l in open(sys.argv[1])]
+cuda = [json.loads(l) for l in open(sys.argv[2])]
+assert len(cpu) == len(cuda) == 3, (len(cpu), len(cuda))
+worst = max(abs(a - b) for x, y in zip(cpu, cuda) for a, b in zip(x["scores"], y["scores"]))
+same_ranks = all(x["ranks"] == y["ranks"] for x, y in zip(cpu, cuda))
+print(f"max |cpu - cuda| score = {worst:.2e}; ranks identical: {same_ranks}")
+sys.exit(0 if worst <= 1e-4 else 1)
+EOF_PY
+    then pass "ranker rank cpu vs cuda: $(cat "$WORK/rank.out")"
+    else fail "ranker rank cpu vs cuda: $(tr '\n' ' ' <"$WORK/rank.out")"
+    fi
 fi
 rm -rf "$WORK"
 finish

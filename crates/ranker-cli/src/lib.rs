@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod device;
 mod io;
 mod logging;
 mod progress;

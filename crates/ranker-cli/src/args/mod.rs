@@ -15,7 +15,7 @@ pub use data::{
 pub use report::ReportArgs;
 pub use reward::{
     BestOfNArgs, CompareArgs, ModelArgs, OrderArg, PrecisionArg, RankArgs, RankWithRefArgs,
-    RewardDevice, RewardModelArgs, SelectModeArg,
+    RewardModelArgs, SelectModeArg,
 };
 pub use score::ScoreArgs;
 pub use serve::ServeArgs;

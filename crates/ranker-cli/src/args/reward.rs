@@ -2,14 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-/// Where a reward model computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RewardDevice {
-    /// The CPU (burn's Flex backend).
-    Cpu,
-    /// A GPU (not served yet: GPU inference comes with the inference speed work).
-    Cuda,
-}
+use super::DeviceArg;
 
 /// The precision a model computes in (`--precision` of the inference commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,8 +52,8 @@ pub struct ModelArgs {
     #[arg(long)]
     pub candidate_max_len: Option<usize>,
     /// Compute device.
-    #[arg(long, value_enum, default_value_t = RewardDevice::Cpu)]
-    pub device: RewardDevice,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
     /// Compute precision.
     #[arg(long, value_enum, default_value_t = PrecisionArg::Fp32)]
     pub precision: PrecisionArg,

@@ -85,4 +85,7 @@ pub struct EncodeArgs {
     /// Compute precision of the backbone (the hidden states are written as f32).
     #[arg(long, value_enum, default_value_t = super::PrecisionArg::Fp32)]
     pub precision: super::PrecisionArg,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
 }

@@ -3,18 +3,23 @@
 use std::io::Write;
 
 use anyhow::{anyhow, Context};
-use burn::backend::Flex;
+use burn::tensor::backend::Backend;
 use ranker_models::encode::{EncodeInput, Encoder};
 
 use crate::args::EncodeArgs;
+use crate::device::on_device;
 use crate::io::{input_name, open_input, LineChunks, Output};
 
 /// Inputs encoded per call (the encoder batches them by length internally).
 const CHUNK_LINES: usize = 256;
 
 pub(crate) fn run(args: EncodeArgs) -> anyhow::Result<()> {
-    let device = Default::default();
-    let encoder = Encoder::<Flex>::load(&args.model, &device)
+    let device = crate::device::resolve(args.device)?;
+    on_device!(device, B, dev => encode::<B>(&args, &dev))
+}
+
+fn encode<B: Backend>(args: &EncodeArgs, device: &B::Device) -> anyhow::Result<()> {
+    let encoder = Encoder::<B>::load(&args.model, device)
         .with_context(|| format!("loading the model in {}", args.model.display()))?;
     let encoder = match args.precision.compute_dtype() {
         Some(dtype) => encoder.with_compute_dtype(dtype),

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::{anyhow, Context};
-use burn::backend::Flex;
+use burn::tensor::backend::Backend;
 use ranker_eval::reward::{
     for_each_chunk, CompareConversationsInput, CompareInput, CompareOrder, RankInput, RefMode,
     RewardModel, SelectMode,
@@ -14,37 +14,40 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::args::{
-    BestOfNArgs, CompareArgs, ModelArgs, OrderArg, RankArgs, RankWithRefArgs, RewardDevice,
-    RewardModelArgs, SelectModeArg,
+    BestOfNArgs, CompareArgs, ModelArgs, OrderArg, RankArgs, RankWithRefArgs, RewardModelArgs,
+    SelectModeArg,
 };
+use crate::device::on_device;
 use crate::io::{input_name, open_input, LineChunks, Output};
+use ranker_train::worker::Device;
 
 /// Lines handed to the model at once (their comparisons share batches).
 const CHUNK_LINES: usize = 64;
 
-type Model = RewardModel<Flex>;
-
 pub(crate) fn rank(args: RankArgs) -> anyhow::Result<()> {
-    stream(
+    on_device!(placement(&args.common.model)?, B, dev => stream::<B, _, _, _>(
         &args.common,
+        &dev,
         |model, first, lines: Vec<RankInput>, batch, stats| model.rank(first, &lines, batch, stats),
-    )
+    ))
 }
 
 pub(crate) fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let order = compare_order(args.order);
-    stream(
+    on_device!(placement(&args.common.model)?, B, dev => stream::<B, _, _, _>(
         &args.common,
+        &dev,
         |model, first, lines: Vec<CompareInput>, batch, stats| {
             model.compare(first, &lines, order, batch, stats)
         },
-    )
+    ))
 }
 
 pub(crate) fn compare_conversations(args: CompareArgs) -> anyhow::Result<()> {
     let order = compare_order(args.order);
-    stream(
+    on_device!(placement(&args.common.model)?, B, dev => stream::<B, _, _, _>(
         &args.common,
+        &dev,
         |model, first, lines: Vec<CompareConversationsInput>, batch, stats| {
             let pairs = lines
                 .iter()
@@ -53,17 +56,18 @@ pub(crate) fn compare_conversations(args: CompareArgs) -> anyhow::Result<()> {
                 .collect::<Result<Vec<_>, _>>()?;
             model.compare(first, &pairs, order, batch, stats)
         },
-    )
+    ))
 }
 
 pub(crate) fn rank_with_ref(args: RankWithRefArgs) -> anyhow::Result<()> {
     let mode: RefMode = args.ref_mode.parse().context("--ref-mode")?;
-    stream(
+    on_device!(placement(&args.common.model)?, B, dev => stream::<B, _, _, _>(
         &args.common,
+        &dev,
         |model, first, lines: Vec<RankInput>, batch, stats| {
             model.rank_with_ref(first, &lines, mode, batch, stats)
         },
-    )
+    ))
 }
 
 pub(crate) fn best_of_n(args: BestOfNArgs, worst: bool) -> anyhow::Result<()> {
@@ -79,12 +83,13 @@ pub(crate) fn best_of_n(args: BestOfNArgs, worst: bool) -> anyhow::Result<()> {
     };
     let mode = select_mode(args.mode);
     let return_all = args.return_all;
-    stream(
+    on_device!(placement(&args.common.model)?, B, dev => stream::<B, _, _, _>(
         &args.common,
+        &dev,
         |model, first, lines: Vec<RankInput>, batch, stats| {
             model.best_of_n(first, &lines, mode, &bubble, return_all, batch, stats)
         },
-    )
+    ))
 }
 
 pub(crate) fn compare_order(order: OrderArg) -> CompareOrder {
@@ -104,19 +109,24 @@ pub(crate) fn select_mode(mode: SelectModeArg) -> SelectMode {
 
 /// Loads the model, then reads `args.input` a chunk of lines at a time, runs `process` on each
 /// chunk and writes one output line per input line, in order.
-fn stream<I, O, F>(args: &RewardModelArgs, mut process: F) -> anyhow::Result<()>
+fn stream<B, I, O, F>(
+    args: &RewardModelArgs,
+    device: &B::Device,
+    mut process: F,
+) -> anyhow::Result<()>
 where
+    B: Backend,
     I: DeserializeOwned,
     O: Serialize,
     F: FnMut(
-        &mut Model,
+        &mut RewardModel<B>,
         usize,
         Vec<I>,
         &BatchOptions,
         &mut InferenceStats,
     ) -> Result<Vec<O>, ranker_eval::EvalError>,
 {
-    let mut model = load(&args.model)?;
+    let mut model = load::<B>(&args.model, device)?;
     let batch = BatchOptions::with_batch_size(args.batch_size);
     batch.validate().context("--batch-size")?;
     let mut stats = InferenceStats::default();
@@ -155,45 +165,40 @@ where
     Ok(())
 }
 
-/// Refuses what this build cannot run yet, with the reason.
-pub(crate) fn check_placement(args: &ModelArgs) -> anyhow::Result<()> {
-    if args.device == RewardDevice::Cuda {
-        anyhow::bail!(
-            "--device cuda: reward-model inference runs on the CPU only in this version (GPU inference \
-             comes with the inference speed work); use --device cpu"
-        );
-    }
+/// The device `args` asks for, after checking that its backend computes in the asked precision.
+pub(crate) fn placement(args: &ModelArgs) -> anyhow::Result<Device> {
+    let device = crate::device::resolve(args.device)?;
     if let Some(dtype) = args.precision.compute_dtype() {
-        if !<Flex as burn::tensor::backend::Backend>::supports_dtype(
-            &Default::default(),
-            dtype.into(),
-        ) {
+        let supported = on_device!(device, B, dev => B::supports_dtype(&dev, dtype.into()));
+        if !supported {
             anyhow::bail!(
-                "--precision {}: the CPU backend of this build cannot compute in it; use --precision fp32",
+                "--precision {}: the {device:?} backend of this build cannot compute in it; use --precision fp32",
                 args.precision.as_str()
             );
         }
     }
-    Ok(())
+    Ok(device)
 }
 
 /// Loads the checkpoint `args` names as the ranker type it declares.
-pub(crate) fn load(args: &ModelArgs) -> anyhow::Result<Model> {
-    check_placement(args)?;
+pub(crate) fn load<B: Backend>(
+    args: &ModelArgs,
+    device: &B::Device,
+) -> anyhow::Result<RewardModel<B>> {
     let lengths = match (args.source_max_len, args.candidate_max_len) {
         (Some(s), Some(c)) => Some((s, c)),
         (None, None) => None,
         _ => anyhow::bail!("--source-max-len and --candidate-max-len go together"),
     };
-    let model = RewardModel::<Flex>::load(
+    let model = RewardModel::<B>::load(
         &args.model,
         args.base_model.as_deref(),
         lengths,
-        Default::default(),
+        device.clone(),
     )
     .with_context(|| format!("loading {}", args.model.display()))?;
     let model = match args.precision.compute_dtype() {
-        Some(dtype) => model.with_compute_dtype(dtype, &Default::default())?,
+        Some(dtype) => model.with_compute_dtype(dtype, device)?,
         None => model,
     };
     tracing::info!(

@@ -7,10 +7,11 @@ use anyhow::Context;
 use ranker_serve::ServeOptions;
 
 use crate::args::ServeArgs;
-use crate::commands::reward::{check_placement, load};
+use crate::commands::reward::{load, placement};
+use crate::device::on_device;
 
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
-    check_placement(&args.model)?;
+    let device = placement(&args.model)?;
     let token = match &args.token_file {
         Some(path) => {
             let token = std::fs::read_to_string(path)
@@ -34,8 +35,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
         token,
     };
     let model_args = args.model;
-    ranker_serve::serve(
-        move || load(&model_args),
+    on_device!(device, B, dev => ranker_serve::serve(
+        move || load::<B>(&model_args, &dev),
         options,
         |addr, ranker_type| {
             tracing::info!("serving a {ranker_type} on http://{addr}");
@@ -44,6 +45,6 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
             let _ = writeln!(stdout, "listening on http://{addr}");
             let _ = stdout.flush();
         },
-    )
+    ))
     .map_err(anyhow::Error::new)
 }

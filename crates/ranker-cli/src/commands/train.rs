@@ -7,10 +7,10 @@ use ranker_dist::DistEnv;
 use ranker_eval::{render_table, EvalOutcome};
 use ranker_train::config::{Config, Override, Task};
 use ranker_train::run_dir::RunDir;
-use ranker_train::worker::{Device, DeviceRequest, Worker};
+use ranker_train::worker::{Device, Worker};
 use ranker_train::{LogObserver, Resume};
 
-use crate::args::{ConfigArgs, DeviceArg, EvalArgs, GlobalArgs, RunArgs, TrainArgs};
+use crate::args::{ConfigArgs, EvalArgs, GlobalArgs, RunArgs, TrainArgs};
 use crate::logging::{self, LogSetup};
 use crate::progress::TrainProgress;
 
@@ -130,13 +130,8 @@ fn start(
         console_warnings_only: rank != 0 || (progress_bar && what == "train"),
         file: Some(&log_file),
     })?;
-    let request = match args.device {
-        DeviceArg::Auto => DeviceRequest::Auto,
-        DeviceArg::Cpu => DeviceRequest::Cpu,
-        DeviceArg::Cuda => DeviceRequest::Cuda,
-    };
     // The GPU this worker may use: LOCAL_RANK, or 0 when Slurm bound the task to one GPU (--gpus-per-task=1).
-    let device = Device::resolve(request, env.cuda_device)?;
+    let device = Device::resolve(crate::device::request(args.device), env.cuda_device)?;
     let worker = Worker::join(config, device).context("joining the process group")?;
     tracing::info!(
         "{what} {}: rank {} of {}, device {device:?}, log {}",
