@@ -6,7 +6,8 @@
 #     fp32 and bf16 (fp32 master weights) vs PyTorch in fp32 with TF32 matmuls and in bf16 autocast;
 #   - our step split into forward / backward (with the gradient flattened) / optimiser, the device synchronised
 #     between them (one device: no all-reduce);
-#   - time to the first step of each of our processes (the first one compiles the kernels: cold);
+#   - time to the first step of each of our processes, from a fresh kernel cache (cold) to a repeat of the first
+#     measurement with the kernels cached (warm);
 #   - full-mode inference at n = 11 candidates: 110 pair forwards per item, pairs/s, ours vs PyTorch.
 # Each measurement is its own process under its own timeout; a cell that fails or times out is reported as
 # such, and cells that would start after the time budget are reported as skipped.
@@ -109,6 +110,9 @@ torch() { # name precision only pairs
         --config "$CONFIG" --device "$DEVICE" --precision "$precision" --only "$only" --pairs "$pairs" \
         --optimizer --iters $((STEPS - 1)) --warmup 1 --json "$json" ${THREADS[@]+"${THREADS[@]}"}
 }
+# A fresh kernel cache: the first process compiles its kernels (cold); the last one repeats the first with
+# them cached (warm).
+export RANKER_KERNEL_CACHE="$WORK/kernel-cache"
 # Ours and PyTorch alternate, so a machine that drifts treats both alike.
 for precision in fp32 bf16; do
     ours "ours-train-$precision" "$precision" train 20 --split
@@ -116,6 +120,7 @@ for precision in fp32 bf16; do
     ours "ours-infer-$precision" "$precision" infer 110
     torch "torch-infer-$precision" "$precision" forward 110
 done
+ours "ours-train-fp32-warm" fp32 train 20 --split
 
 "$PY" - "$JSONL" "$CONFIG" "$DEVICE" "$STEPS" >"$TABLE" <<'EOF'
 import json, sys
@@ -157,7 +162,8 @@ for precision in ("fp32", "bf16"):
         print(f"| {precision} | {r['forward_s']:.4f} | {r['backward_s']:.4f} | {r['optimizer_s']:.4f} | {r['step_s']:.4f} |")
     else:
         print(f"| {precision} | {r.get('status', 'not run')} | | | |")
-print("\nTime to our first step, per process in the order they ran (the first compiles the kernels):\n")
+print("\nTime to our first step, per process in the order they ran (a fresh RANKER_KERNEL_CACHE: the first "
+      "process compiles its kernels; `-warm` repeats it with them cached):\n")
 print("| process | first step s | later steps s (median) |")
 print("|---|---:|---:|")
 for r in rows:

@@ -9,7 +9,19 @@ use crate::args::DeviceArg;
 /// task to one GPU with `--gpus-per-task=1`).
 pub(crate) fn resolve(arg: DeviceArg) -> anyhow::Result<Device> {
     let env = DistEnv::from_process_env()?;
-    Ok(Device::resolve(request(arg), env.cuda_device)?)
+    let device = Device::resolve(request(arg), env.cuda_device)?;
+    prepare(device);
+    Ok(device)
+}
+
+/// What a device needs before its first tensor: on CUDA, the persistent kernel cache
+/// (`ranker_train::kernel_cache`).
+pub(crate) fn prepare(device: Device) {
+    #[cfg(feature = "cuda")]
+    if matches!(device, Device::Cuda(_)) {
+        ranker_train::kernel_cache::configure();
+    }
+    let _ = device;
 }
 
 pub(crate) fn request(arg: DeviceArg) -> DeviceRequest {

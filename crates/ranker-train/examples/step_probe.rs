@@ -300,6 +300,11 @@ fn main() {
     };
     let args = parse_args().unwrap_or_else(|e| fail(e));
     let shape = read_shape(&args).unwrap_or_else(|e| fail(e));
+    #[cfg(feature = "cuda")]
+    if args.cuda {
+        // Compiled kernels persist in RANKER_KERNEL_CACHE: only a process with an empty cache starts cold.
+        ranker_train::kernel_cache::configure();
+    }
     let line = match (args.cuda, args.checkpointing) {
         (false, false) => {
             run::<Autodiff<Flex, NoCheckpointing>>(&args, &shape, &Default::default())

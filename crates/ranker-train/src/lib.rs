@@ -16,6 +16,7 @@ pub mod data;
 mod error;
 pub mod evaluation;
 pub mod gradient_reduce;
+pub mod kernel_cache;
 pub mod memory;
 pub mod metrics_log;
 pub mod optim;

@@ -132,6 +132,7 @@ fn start(
     })?;
     // The GPU this worker may use: LOCAL_RANK, or 0 when Slurm bound the task to one GPU (--gpus-per-task=1).
     let device = Device::resolve(crate::device::request(args.device), env.cuda_device)?;
+    crate::device::prepare(device);
     let worker = Worker::join(config, device).context("joining the process group")?;
     tracing::info!(
         "{what} {}: rank {} of {}, device {device:?}, log {}",
