@@ -4,46 +4,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
-
-fn encode(model: &Path, lines: &[Value]) -> Vec<Value> {
-    encode_with(model, lines, &[])
-}
-
-fn encode_with(model: &Path, lines: &[Value], extra: &[&str]) -> Vec<Value> {
-    let mut child = Command::new(common::bin("ranker"))
-        .args(["-q", "encode", "--input", "-", "--model"])
-        .arg(model)
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        model.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 /// Every number of a JSON value, depth first.
 fn numbers(v: &Value, out: &mut Vec<f64>) {
@@ -65,7 +28,7 @@ fn encode_in_half_precision_stays_close_to_fp32() {
     ];
     let hidden = |extra: &[&str]| -> Vec<f64> {
         let mut out = Vec::new();
-        for line in encode_with(&model, &lines, extra) {
+        for line in common::ranker_encode(&model, &lines, extra) {
             numbers(&line["last_hidden_state"], &mut out);
         }
         out
@@ -119,7 +82,7 @@ fn encode_matches_transformers_on_every_fixture_model() {
                     },
                 )
                 .collect();
-            let outputs = encode(&dir, &lines);
+            let outputs = common::ranker_encode(&dir, &lines, &[]);
             let (rows, seq) = (shape[0], shape[1]);
             assert_eq!(
                 outputs.len(),
@@ -178,7 +141,7 @@ fn encode_reads_the_backbone_of_a_ranker_checkpoint() {
         .args(set(format!("run.output_dir={}", run.display())));
     common::run_ok(&mut cmd);
     let checkpoint = run.join("checkpoints/step-1");
-    let out = encode(&checkpoint, &[json!({"text": "apple river stone"})]);
+    let out = common::ranker_encode(&checkpoint, &[json!({"text": "apple river stone"})], &[]);
     assert_eq!(out.len(), 1, "one output line per input line");
     let hidden = out[0]["last_hidden_state"].as_array().unwrap();
     assert_eq!(

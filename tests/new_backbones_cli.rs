@@ -4,44 +4,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
-
-/// `ranker encode --model DIR` on JSON lines; one output line per input line.
-fn encode(model: &Path, lines: &[Value]) -> Vec<Value> {
-    let mut child = Command::new(common::bin("ranker"))
-        .args(["-q", "encode", "--input", "-", "--model"])
-        .arg(model)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        model.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let outputs: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(outputs.len(), lines.len(), "one output line per input line");
-    outputs
-}
 
 fn ids(output: &Value) -> Vec<u32> {
     serde_json::from_value(output["input_ids"].clone()).unwrap()
@@ -68,7 +33,7 @@ fn encode_runs_on_t5_and_xlm_roberta() {
     ];
 
     // T5: no start token; every sequence ends with `</s>` (id 1), a pair is `a </s> b </s>`.
-    let t5 = encode(&models.join("t5-tiny"), &lines);
+    let t5 = common::ranker_encode(&models.join("t5-tiny"), &lines, &[]);
     let single = check_hidden(&t5[0], 32);
     assert_ne!(single[0], 1);
     assert_eq!(single.last(), Some(&1));
@@ -76,7 +41,7 @@ fn encode_runs_on_t5_and_xlm_roberta() {
     assert_eq!(pair.iter().filter(|&&id| id == 1).count(), 2, "{pair:?}");
 
     // XLM-RoBERTa: `<s> a </s>` (0 … 2), a pair is `<s> a </s></s> b </s>`.
-    let xlmr = encode(&models.join("xlm-roberta-tiny"), &lines);
+    let xlmr = common::ranker_encode(&models.join("xlm-roberta-tiny"), &lines, &[]);
     let single = check_hidden(&xlmr[0], 32);
     assert_eq!((single[0], single.last()), (0, Some(&2)));
     let pair = check_hidden(&xlmr[1], 32);
@@ -134,6 +99,6 @@ fn t5_quickstart_trains_and_evaluates_through_the_cli() {
     );
 
     // The trained checkpoint's backbone encodes too: T5's hidden width, its vocabulary plus the four markers.
-    let out = encode(&checkpoint, &[json!({"text": "apple river stone"})]);
+    let out = common::ranker_encode(&checkpoint, &[json!({"text": "apple river stone"})], &[]);
     check_hidden(&out[0], 64);
 }

@@ -89,3 +89,40 @@ pub fn write_config(dir: &Path, yaml: &str) -> PathBuf {
     std::fs::write(&path, yaml).unwrap();
     path
 }
+
+/// `ranker -q encode --model MODEL EXTRA...` on JSON lines through stdin: one output value per input line
+/// (a panic naming the model and stderr when the command fails or the counts differ).
+pub fn ranker_encode(model: &Path, lines: &[Value], extra: &[&str]) -> Vec<Value> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(bin("ranker"))
+        .args(["-q", "encode", "--input", "-", "--model"])
+        .arg(model)
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        model.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outputs: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(outputs.len(), lines.len(), "one output line per input line");
+    outputs
+}
