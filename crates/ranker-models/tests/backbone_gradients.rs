@@ -8,39 +8,10 @@ use std::collections::BTreeMap;
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Int, Tensor, TensorData};
-use common::{expected, fixtures, max_abs_diff, MODELS};
+use common::{expected, fixtures, max_abs_diff, without_dropout, MODELS};
 use ranker_models::{backbone_gradients, load_backbone_with_config, BackboneConfig, BackboneInput};
 
 type AD = Autodiff<Flex>;
-
-fn without_dropout(config: BackboneConfig) -> BackboneConfig {
-    match config {
-        BackboneConfig::DebertaV2(mut c) => {
-            c.hidden_dropout_prob = 0.0;
-            c.attention_probs_dropout_prob = 0.0;
-            BackboneConfig::DebertaV2(c)
-        }
-        BackboneConfig::Bert(mut c) => {
-            c.hidden_dropout_prob = 0.0;
-            c.attention_probs_dropout_prob = 0.0;
-            BackboneConfig::Bert(c)
-        }
-        BackboneConfig::Roberta(mut c) => {
-            c.hidden_dropout_prob = 0.0;
-            c.attention_probs_dropout_prob = 0.0;
-            BackboneConfig::Roberta(c)
-        }
-        BackboneConfig::XlmRoberta(mut c) => {
-            c.hidden_dropout_prob = 0.0;
-            c.attention_probs_dropout_prob = 0.0;
-            BackboneConfig::XlmRoberta(c)
-        }
-        BackboneConfig::T5(mut c) => {
-            c.dropout_rate = 0.0;
-            BackboneConfig::T5(c)
-        }
-    }
-}
 
 #[test]
 fn parameter_gradients_match_pytorch() {

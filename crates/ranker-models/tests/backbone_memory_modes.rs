@@ -14,7 +14,7 @@ use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{DType, FloatDType, Int, Tensor, TensorData};
-use common::{expected, fixtures, max_abs_diff, MODELS};
+use common::{expected, fixtures, max_abs_diff, without_dropout, MODELS};
 use ranker_models::{
     backbone::cast_backbone, backbone_gradients, load_backbone_with_config, BackboneConfig,
     BackboneInput,
@@ -22,35 +22,6 @@ use ranker_models::{
 
 type Plain = Autodiff<Flex>;
 type Checkpointed = Autodiff<Flex, BalancedCheckpointing>;
-
-fn without_dropout(config: BackboneConfig) -> BackboneConfig {
-    match config {
-        BackboneConfig::DebertaV2(mut c) => {
-            c.hidden_dropout_prob = 0.0;
-            c.attention_probs_dropout_prob = 0.0;
-            BackboneConfig::DebertaV2(c)
-        }
-        BackboneConfig::Bert(mut c) => {
-            c.hidden_dropout_prob = 0.0;
-            c.attention_probs_dropout_prob = 0.0;
-            BackboneConfig::Bert(c)
-        }
-        BackboneConfig::Roberta(mut c) => {
-            c.hidden_dropout_prob = 0.0;
-            c.attention_probs_dropout_prob = 0.0;
-            BackboneConfig::Roberta(c)
-        }
-        BackboneConfig::XlmRoberta(mut c) => {
-            c.hidden_dropout_prob = 0.0;
-            c.attention_probs_dropout_prob = 0.0;
-            BackboneConfig::XlmRoberta(c)
-        }
-        BackboneConfig::T5(mut c) => {
-            c.dropout_rate = 0.0;
-            BackboneConfig::T5(c)
-        }
-    }
-}
 
 /// Output and parameter gradients of `sum(last_hidden_state · W)` on `model`'s long padded batch,
 /// with the backbone's parameters cast to `dtype` for the computation.

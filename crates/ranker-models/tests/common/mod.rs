@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::Flex;
 use burn::tensor::{Int, Tensor, TensorData};
-use ranker_models::{read_safetensors, Backbone, BackboneInput};
+use ranker_models::{read_safetensors, Backbone, BackboneConfig, BackboneInput};
 use serde::Deserialize;
 
 // Each test binary uses its own subset of the helpers.
@@ -129,4 +129,34 @@ pub fn check_batches(backbone: &Backbone<B>, model: &str, tolerance: f32) -> f32
         worst = worst.max(diff);
     }
     worst
+}
+
+/// `config` with every dropout probability set to 0 (deterministic training-path tests).
+pub fn without_dropout(config: BackboneConfig) -> BackboneConfig {
+    match config {
+        BackboneConfig::DebertaV2(mut c) => {
+            c.hidden_dropout_prob = 0.0;
+            c.attention_probs_dropout_prob = 0.0;
+            BackboneConfig::DebertaV2(c)
+        }
+        BackboneConfig::Bert(mut c) => {
+            c.hidden_dropout_prob = 0.0;
+            c.attention_probs_dropout_prob = 0.0;
+            BackboneConfig::Bert(c)
+        }
+        BackboneConfig::Roberta(mut c) => {
+            c.hidden_dropout_prob = 0.0;
+            c.attention_probs_dropout_prob = 0.0;
+            BackboneConfig::Roberta(c)
+        }
+        BackboneConfig::XlmRoberta(mut c) => {
+            c.hidden_dropout_prob = 0.0;
+            c.attention_probs_dropout_prob = 0.0;
+            BackboneConfig::XlmRoberta(c)
+        }
+        BackboneConfig::T5(mut c) => {
+            c.dropout_rate = 0.0;
+            BackboneConfig::T5(c)
+        }
+    }
 }
