@@ -24,12 +24,8 @@
 //! Speed notes: queries are scaled once instead of every score matrix; the relative embeddings are
 //! cut to the rows a sequence length can reach before they are normalised and projected; the c2p and
 //! p2c terms are read out of their `[seq, rows]` products with one flat `select` each, whose index
-//! (a function of the sequence length only) is cached; the attention mask is expanded to every head
+//! (a function of the sequence length only) is cached on the device per length; the attention mask is expanded to every head
 //! once per forward pass rather than broadcast in every layer.
-
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Arc, Mutex};
 
 use burn::module::Module;
 use burn::nn::{Embedding, LayerNorm, Linear};
@@ -39,6 +35,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::activation::HiddenAct;
 use super::base::{BackboneInput, BackboneOutput, ConfigIssue};
 use super::init;
+use super::length_cache::LengthCache;
 use super::padding::embed_with_padding_idx;
 use super::precision;
 use crate::dropout::Dropout;
@@ -371,44 +368,26 @@ impl RelativeIndex {
     }
 }
 
-/// Per-length cache of [`RelativeIndex`]; shared by clones of the encoder, bounded in size.
-#[derive(Clone, Default)]
-struct RelativeIndexCache(Arc<Mutex<HashMap<usize, Arc<RelativeIndex>>>>);
-
-impl RelativeIndexCache {
-    /// Distinct lengths kept; a full cache is cleared (lengths repeat within a run, so this is rare).
-    const CAPACITY: usize = 64;
-
-    fn get(
-        &self,
-        seq: usize,
-        span: usize,
-        position_buckets: i64,
-        max_relative_positions: i64,
-    ) -> Arc<RelativeIndex> {
-        // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = map.get(&seq) {
-            return found.clone();
-        }
-        if map.len() >= Self::CAPACITY {
-            map.clear();
-        }
-        let index = Arc::new(RelativeIndex::new(
-            seq,
-            span,
-            position_buckets,
-            max_relative_positions,
-        ));
-        map.insert(seq, index.clone());
-        index
-    }
+/// A [`RelativeIndex`] uploaded to one device.
+#[derive(Debug, Clone)]
+struct DeviceRelativeIndex<B: Backend> {
+    first_row: usize,
+    width: usize,
+    c2p: Tensor<B, 1, Int>,
+    p2c: Tensor<B, 1, Int>,
 }
 
-impl fmt::Debug for RelativeIndexCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let len = self.0.lock().map(|m| m.len()).unwrap_or(0);
-        write!(f, "RelativeIndexCache {{ lengths: {len} }}")
+impl<B: Backend> DeviceRelativeIndex<B> {
+    fn upload(index: &RelativeIndex, device: &B::Device) -> Self {
+        let to_tensor = |flat: &[i32]| {
+            Tensor::<B, 1, Int>::from_data(TensorData::new(flat.to_vec(), [flat.len()]), device)
+        };
+        Self {
+            first_row: index.first_row,
+            width: index.width,
+            c2p: to_tensor(&index.c2p),
+            p2c: to_tensor(&index.p2c),
+        }
     }
 }
 
@@ -808,7 +787,8 @@ pub struct DebertaV2Encoder<B: Backend> {
     pub max_relative_positions: i64,
     /// Whether any layer reads the relative terms (relative attention with c2p or p2c).
     pub uses_relative_terms: bool,
-    relative_index_cache: RelativeIndexCache,
+    /// The c2p / p2c gather indices per sequence length, on each device they were used on.
+    relative_index_cache: LengthCache,
 }
 
 impl<B: Backend> DebertaV2Encoder<B> {
@@ -829,7 +809,7 @@ impl<B: Backend> DebertaV2Encoder<B> {
             position_buckets: config.position_buckets,
             max_relative_positions: config.effective_max_relative_positions() as i64,
             uses_relative_terms: config.relative_attention && !config.pos_att_type.is_empty(),
-            relative_index_cache: RelativeIndexCache::default(),
+            relative_index_cache: LengthCache::default(),
         }
     }
 
@@ -839,26 +819,30 @@ impl<B: Backend> DebertaV2Encoder<B> {
         if !self.uses_relative_terms {
             return None;
         }
-        let index = self.relative_index_cache.get(
-            seq,
-            self.attention_span,
-            self.position_buckets,
-            self.max_relative_positions,
-        );
+        let index = self
+            .relative_index_cache
+            .get_or_build::<B, _>(seq, device, || {
+                DeviceRelativeIndex::upload(
+                    &RelativeIndex::new(
+                        seq,
+                        self.attention_span,
+                        self.position_buckets,
+                        self.max_relative_positions,
+                    ),
+                    device,
+                )
+            });
         let hidden = rel_embeddings.weight.dims()[1];
         let rows = index.first_row..index.first_row + index.width;
         let mut embeddings = rel_embeddings.weight.val().slice([rows, 0..hidden]);
         if let Some(norm) = &self.layer_norm {
             embeddings = precision::layer_norm(norm, embeddings);
         }
-        let to_tensor = |flat: &[i32]| {
-            Tensor::<B, 1, Int>::from_data(TensorData::new(flat.to_vec(), [flat.len()]), device)
-        };
         Some(RelativeAttentionInput {
             embeddings,
             first_row: index.first_row,
-            c2p_index: to_tensor(&index.c2p),
-            p2c_index: to_tensor(&index.p2c),
+            c2p_index: index.c2p,
+            p2c_index: index.p2c,
         })
     }
 
@@ -1009,6 +993,47 @@ mod tests {
             // p2c(i, j) reads key j's row clamp(−(j − i) + 3) = clamp(i − j + 3).
             assert_eq!(index.p2c[n] as usize, j * 6 + row as usize);
         }
+    }
+
+    #[test]
+    fn relative_index_is_uploaded_once_per_length() {
+        let device = Default::default();
+        let config = parse(serde_json::json!({
+            "vocab_size": 30, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+            "intermediate_size": 32, "relative_attention": true, "position_buckets": 4,
+            "max_relative_positions": -1, "max_position_embeddings": 16,
+            "pos_att_type": ["p2c", "c2p"], "position_biased_input": false
+        }));
+        config.validate().unwrap();
+        let model = DebertaV2Model::<Flex>::init(&config, &device);
+        let forward = |model: &DebertaV2Model<Flex>, seq: usize| {
+            let ids: Vec<i64> = (1..=seq as i64).collect();
+            model
+                .forward(BackboneInput::new(
+                    Tensor::<Flex, 1, Int>::from_ints(ids.as_slice(), &device).unsqueeze(),
+                    Tensor::ones([1, seq], &device),
+                ))
+                .last_hidden_state
+                .into_data()
+        };
+        let cache = &model.encoder.relative_index_cache;
+        let first = forward(&model, 7);
+        assert_eq!(cache.lengths(), 1);
+        // A hit gives the same bits as the upload it reuses; clones share the cache.
+        assert_eq!(forward(&model.clone(), 7), first);
+        assert_eq!(cache.lengths(), 1);
+        forward(&model, 5);
+        assert_eq!(cache.lengths(), 2);
+        let cached = model.encoder.relative_input(5, &device).unwrap();
+        let fresh = RelativeIndex::new(5, config.attention_span(), 4, 16);
+        assert_eq!(
+            cached.c2p_index.into_data().to_vec::<i32>().unwrap(),
+            fresh.c2p
+        );
+        assert_eq!(
+            cached.p2c_index.into_data().to_vec::<i32>().unwrap(),
+            fresh.p2c
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod base;
 pub mod bert;
 pub mod deberta_v2;
 mod init;
+mod length_cache;
 mod padding;
 pub mod precision;
 pub mod roberta;

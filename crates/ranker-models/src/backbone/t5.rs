@@ -22,6 +22,7 @@ use super::activation::HiddenAct;
 use super::base::{BackboneInput, BackboneOutput, ConfigIssue};
 use super::bert::key_padding_bias;
 use super::init;
+use super::length_cache::LengthCache;
 use super::precision;
 use crate::dropout::Dropout;
 
@@ -246,6 +247,8 @@ pub struct T5Attention<B: Backend> {
     pub num_buckets: usize,
     /// `relative_attention_max_distance`.
     pub max_distance: usize,
+    /// The `[seq, seq]` bucket indices per sequence length, on each device they were used on.
+    bucket_cache: LengthCache,
 }
 
 impl<B: Backend> T5Attention<B> {
@@ -279,7 +282,27 @@ impl<B: Backend> T5Attention<B> {
             n_heads: config.num_heads,
             num_buckets: config.relative_attention_num_buckets,
             max_distance: config.relative_attention_max_distance,
+            bucket_cache: LengthCache::default(),
         }
+    }
+
+    /// The bucket of every (query, key) pair of a `seq × seq` self-attention.
+    ///
+    /// # Shapes
+    /// - output: `[seq, seq]`
+    fn relative_position_buckets(&self, seq: usize, device: &B::Device) -> Tensor<B, 2, Int> {
+        let buckets: Vec<i64> = (0..seq as i64)
+            .flat_map(|query| {
+                (0..seq as i64).map(move |key| {
+                    relative_position_bucket(
+                        key - query,
+                        self.num_buckets as i64,
+                        self.max_distance as i64,
+                    )
+                })
+            })
+            .collect();
+        Tensor::from_data(TensorData::new(buckets, [seq, seq]), device)
     }
 
     /// The relative position bias of a `seq × seq` self-attention (`compute_bias`).
@@ -294,18 +317,9 @@ impl<B: Backend> T5Attention<B> {
             .relative_attention_bias
             .as_ref()
             .expect("only the first T5 block computes the position bias");
-        let buckets: Vec<i64> = (0..seq as i64)
-            .flat_map(|query| {
-                (0..seq as i64).map(move |key| {
-                    relative_position_bucket(
-                        key - query,
-                        self.num_buckets as i64,
-                        self.max_distance as i64,
-                    )
-                })
-            })
-            .collect();
-        let buckets = Tensor::<B, 2, Int>::from_data(TensorData::new(buckets, [seq, seq]), device);
+        let buckets = self
+            .bucket_cache
+            .get_or_build::<B, _>(seq, device, || self.relative_position_buckets(seq, device));
         // f32 whatever the table's dtype: the bias is added to the padding mask and the scores in f32.
         table
             .forward(buckets)
@@ -659,6 +673,33 @@ mod tests {
         assert_eq!([b(0), b(-1), b(1), b(2), b(-2)], [0, 1, 5, 6, 2]);
         assert_eq!(b(100), 7);
         assert_eq!(b(-100), 3);
+    }
+
+    #[test]
+    fn buckets_are_uploaded_once_per_length() {
+        let device = Default::default();
+        let model = T5EncoderModel::<Flex>::init(&tiny(serde_json::json!({})), &device);
+        let attention = model.encoder.block[0].attention();
+        let first = attention.compute_bias(4, &device).into_data();
+        assert_eq!(attention.bucket_cache.lengths(), 1);
+        assert_eq!(attention.compute_bias(4, &device).into_data(), first);
+        assert_eq!(attention.bucket_cache.lengths(), 1);
+        let buckets = attention
+            .bucket_cache
+            .get_or_build::<Flex, Tensor<Flex, 2, Int>>(4, &device, || {
+                unreachable!("cached by compute_bias")
+            });
+        let expected: Vec<i64> = (0..4)
+            .flat_map(|q| (0..4).map(move |k| relative_position_bucket(k - q, 8, 6)))
+            .collect();
+        assert_eq!(
+            buckets
+                .into_data()
+                .convert::<i64>()
+                .to_vec::<i64>()
+                .unwrap(),
+            expected
+        );
     }
 
     #[test]
