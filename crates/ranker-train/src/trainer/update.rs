@@ -65,7 +65,7 @@ where
         }
     };
     let (flat, grad_norm) = clip_global_norm(flat, max_grad_norm);
-    let model = optimizer.step(model, &table.unflatten(flat), lr);
+    let model = optimizer.step_flat(model, table, flat, lr);
     let update = Update {
         grad_norm,
         skipped: false,
