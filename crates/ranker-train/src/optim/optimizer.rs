@@ -2,7 +2,7 @@
 //! with state keyed by module path so that checkpoints are readable and resume is exact.
 //!
 //! [`Optimizer::step_flat`] is the training loop's step: AdamW over the flat parameter buffer
-//! ([`FlatAdam`]); Adafactor per tensor, because its second-moment statistics (row and column
+//! in buckets ([`FlatAdam`]); Adafactor per tensor, because its second-moment statistics (row and column
 //! means of 2-D parameters) and its update clipping (the RMS of each tensor's update) are
 //! reductions within each tensor. [`Optimizer::step`] steps every rule per tensor; the two share
 //! one state, converted between the layouts when the other step is taken.
@@ -148,9 +148,9 @@ impl<B: Backend> Optimizer<B> {
         self.steps += 1;
         let t = self.steps;
         let flat = self.flat_adam(table, &grad.device());
-        let params = table.flatten_params::<AB, M>(&module);
+        let params = table.param_values::<AB, M>(&module);
         let params = flat.step(&rule, t, lr, params, grad);
-        table.assign_params::<AB, M>(module, params)
+        table.assign_param_values::<AB, M>(module, params)
     }
 
     /// The state per tensor, converted from the flat layout if needed.

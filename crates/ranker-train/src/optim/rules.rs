@@ -1,6 +1,6 @@
 //! Per-tensor update rules of the two optimisers, written on the inner (non-autodiff) backend.
 
-use burn::tensor::{backend::Backend, Bool, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
 /// AdamW exactly as `torch.optim.AdamW` (HF Trainer's `adamw_torch`).
 ///
@@ -53,39 +53,24 @@ impl AdamW {
         state: Option<AdamState<B, D>>,
     ) -> (Tensor<B, D>, AdamState<B, D>) {
         let param = if decay && self.weight_decay != 0.0 {
-            param.mul_scalar(self.decay_factor(lr))
+            self.decayed(lr, param)
         } else {
             param
         };
         self.moment_step(t, lr, param, grad, state)
     }
 
-    /// [`AdamW::step`] over a whole flat buffer of parameters: weight decay applies where
-    /// `decay` is true (the same `mul_scalar` as per tensor, so the results are identical).
-    pub fn step_masked<B: Backend>(
+    /// The decoupled weight decay of `param` at learning rate `lr`.
+    pub(crate) fn decayed<B: Backend, const D: usize>(
         &self,
-        t: u64,
         lr: f64,
-        decay: &Tensor<B, 1, Bool>,
-        param: Tensor<B, 1>,
-        grad: Tensor<B, 1>,
-        state: Option<AdamState<B, 1>>,
-    ) -> (Tensor<B, 1>, AdamState<B, 1>) {
-        let param = if self.weight_decay != 0.0 {
-            let decayed = param.clone().mul_scalar(self.decay_factor(lr));
-            param.mask_where(decay.clone(), decayed)
-        } else {
-            param
-        };
-        self.moment_step(t, lr, param, grad, state)
-    }
-
-    fn decay_factor(&self, lr: f64) -> f64 {
-        1.0 - lr * self.weight_decay
+        param: Tensor<B, D>,
+    ) -> Tensor<B, D> {
+        param.mul_scalar(1.0 - lr * self.weight_decay)
     }
 
     /// The elementwise Adam update of an already decayed parameter.
-    fn moment_step<B: Backend, const D: usize>(
+    pub(crate) fn moment_step<B: Backend, const D: usize>(
         &self,
         t: u64,
         lr: f64,
