@@ -343,9 +343,10 @@ fn run_checks(ordinal: usize, report: &mut Report) -> Result<(), String> {
     // The trainer's entry point: one bucket, then ragged buckets of 1 KiB.
     let mut flat = flat;
     for bucket_mb in [25.0, 1.0 / 1024.0] {
-        let reduced =
-            all_reduce_flat_gradient(flat, loss_share, pg.collective(), bucket_mb, &device)
-                .map_err(|e| e.to_string())?;
+        let loss =
+            Tensor::<Inner, 1>::from_data(TensorData::new(vec![loss_share as f32], [1]), &device);
+        let reduced = all_reduce_flat_gradient(flat, loss, pg.collective(), bucket_mb, &device)
+            .map_err(|e| e.to_string())?;
         report.check(
             &format!("device all-reduce path (bucket_mb {bucket_mb})"),
             reduced.path == ReducePath::Device,
@@ -358,10 +359,11 @@ fn run_checks(ordinal: usize, report: &mut Report) -> Result<(), String> {
             mismatch(&got, &expected),
         );
         let want_loss = f64::from(loss_share as f32);
+        let got_loss: f64 = reduced.loss_share.clone().into_scalar().elem();
         report.check(
             &format!("loss share carried (bucket_mb {bucket_mb})"),
-            reduced.loss_share.to_bits() == want_loss.to_bits(),
-            format!("{} vs {want_loss}", reduced.loss_share),
+            got_loss.to_bits() == want_loss.to_bits(),
+            format!("{got_loss} vs {want_loss}"),
         );
         flat = reduced.flat;
     }
@@ -370,7 +372,8 @@ fn run_checks(ordinal: usize, report: &mut Report) -> Result<(), String> {
     let big = Tensor::<Inner, 1>::random([16 << 20], Distribution::Uniform(-1.0, 1.0), &device);
     let big_expected = values(big.clone());
     let started = std::time::Instant::now();
-    let reduced = all_reduce_flat_gradient(big, 0.5, pg.collective(), 4.0, &device)
+    let half = Tensor::<Inner, 1>::from_floats([0.5], &device);
+    let reduced = all_reduce_flat_gradient(big, half, pg.collective(), 4.0, &device)
         .map_err(|e| e.to_string())?;
     let elapsed = started.elapsed();
     let got = values(reduced.flat);

@@ -203,7 +203,7 @@ fn train_steps<B: AutodiffBackend>(
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let flat = table.flatten::<B::InnerBackend>(&grads, device);
         let backward = args.split.then(|| lap::<B>(started, device));
-        model = optimizer.step(model, &table.unflatten(flat), 1e-5);
+        model = optimizer.step_flat(model, &table, flat, 1e-5);
         let total = lap::<B>(started, device);
         t.steps.push(total);
         if let (Some(f), Some(b)) = (forward, backward) {

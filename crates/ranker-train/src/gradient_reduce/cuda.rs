@@ -16,14 +16,14 @@
 use std::any::{Any, TypeId};
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, ElementConversion, Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{DType, Tensor, TensorPrimitive};
 use burn_cubecl::cubecl::cuda::CudaRuntime;
 use burn_cubecl::cubecl::future::block_on;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use ranker_dist::NcclCollective;
 
-use super::flat::{all_reduce_on_host, to_device, to_host, ReducePath, ReducedGradient};
+use super::flat::{all_reduce_on_host, split, ReducePath, ReducedGradient};
 use crate::error::TrainError;
 
 type CudaFloat = CubeTensor<CudaRuntime>;
@@ -94,21 +94,18 @@ pub fn with_cuda_buffer<B: Backend, R>(
     Ok((from_cube::<B>(cube), Some(out)))
 }
 
-/// The device path of [`super::all_reduce_flat_gradient`]: `Err(flat)` untouched when `B` is not
-/// burn-cuda.
+/// The device path of [`super::all_reduce_flat_gradient`] for `joined` (`n` gradient values,
+/// then the loss share): `Err(joined)` untouched when `B` is not burn-cuda.
 pub(super) fn all_reduce_on_device<B: Backend>(
-    flat: Tensor<B, 1>,
-    loss_share: f64,
+    joined: Tensor<B, 1>,
+    n: usize,
     nccl: &mut NcclCollective,
     bucket_mb: f64,
     device: &B::Device,
 ) -> Result<Result<ReducedGradient<B>, Tensor<B, 1>>, TrainError> {
     if !is_cuda_backend::<B>() {
-        return Ok(Err(flat));
+        return Ok(Err(joined));
     }
-    let n = flat.dims()[0];
-    let loss = Tensor::<B, 1>::from_data(TensorData::new(vec![loss_share as f32], [1]), device);
-    let joined = Tensor::cat(vec![flat, loss], 0);
     let (joined, reduced) = with_cuda_buffer(joined, |buffer| {
         // SAFETY: `with_cuda_buffer` lends `buffer.len` f32 of exclusively owned device memory,
         // with burn's writes to it complete; NCCL's writes are complete when the call returns.
@@ -124,23 +121,10 @@ pub(super) fn all_reduce_on_device<B: Backend>(
     match reduced {
         Some(result) => {
             result?;
-            let loss_share: f64 = joined.clone().slice(n..n + 1).into_scalar().elem();
-            Ok(Ok(ReducedGradient {
-                flat: joined.slice(0..n),
-                loss_share,
-                path: ReducePath::Device,
-            }))
+            Ok(Ok(split(joined, n, ReducePath::Device)))
         }
         // Not reachable for an f32 burn-cuda vector; stay correct through the host anyway.
-        None => {
-            let mut host = to_host(joined);
-            let loss_share = all_reduce_on_host(&mut host, nccl, bucket_mb)?;
-            Ok(Ok(ReducedGradient {
-                flat: to_device(host, device),
-                loss_share,
-                path: ReducePath::Host,
-            }))
-        }
+        None => all_reduce_on_host(joined, n, nccl, bucket_mb, device).map(Ok),
     }
 }
 

@@ -36,65 +36,77 @@ impl fmt::Display for ReducePath {
 pub struct ReducedGradient<B: Backend> {
     /// The summed gradient, in the parameter table's order.
     pub flat: Tensor<B, 1>,
-    /// The summed loss share (the step's mean loss over the global batch).
-    pub loss_share: f64,
+    /// The summed loss share (the step's mean loss over the global batch), one element on the
+    /// device.
+    pub loss_share: Tensor<B, 1>,
     /// Where the reduction ran.
     pub path: ReducePath,
 }
 
-/// Sums `flat` (the gradient in the parameter table's order) and `loss_share` over the ranks of
-/// `collective`, in buckets of `bucket_mb` MiB. The loss share travels as one extra element at
-/// the end of the buffer, so one collective carries both, and every rank cuts the same buckets.
+/// Sums `flat` (the gradient in the parameter table's order) and `loss_share` (one element) over
+/// the ranks of `collective`, in buckets of `bucket_mb` MiB. The loss share travels as one extra
+/// element at the end of the buffer, so one collective carries both, and every rank cuts the same
+/// buckets.
 ///
 /// With the `cuda` feature a burn-cuda gradient is reduced in place on its device when the
 /// collective is NCCL ([`ReducePath::Device`]); every other backend or collective goes through
 /// host memory ([`ReducePath::Host`]). The caller skips this for a world of one.
 pub fn all_reduce_flat_gradient<B: Backend>(
     flat: Tensor<B, 1>,
-    loss_share: f64,
+    loss_share: Tensor<B, 1>,
     collective: &mut dyn Collective,
     bucket_mb: f64,
     device: &B::Device,
 ) -> Result<ReducedGradient<B>, TrainError> {
+    let n = flat.dims()[0];
+    let joined = Tensor::cat(vec![flat, loss_share.reshape([1])], 0);
     #[cfg(feature = "cuda")]
-    let flat = match collective.as_nccl() {
+    let joined = match collective.as_nccl() {
         Some(nccl) => {
-            match super::cuda::all_reduce_on_device(flat, loss_share, nccl, bucket_mb, device)? {
+            match super::cuda::all_reduce_on_device(joined, n, nccl, bucket_mb, device)? {
                 Ok(reduced) => return Ok(reduced),
                 Err(not_cuda) => not_cuda,
             }
         }
-        None => flat,
+        None => joined,
     };
-    let mut host = to_host(flat);
-    host.push(loss_share as f32);
-    let loss_share = all_reduce_on_host(&mut host, collective, bucket_mb)?;
-    Ok(ReducedGradient {
-        flat: to_device(host, device),
-        loss_share,
-        path: ReducePath::Host,
-    })
+    all_reduce_on_host(joined, n, collective, bucket_mb, device)
 }
 
-/// Sums `joined` (gradient, then the loss share as its last element) over the ranks through
-/// host memory; pops and returns the summed loss share.
-pub(super) fn all_reduce_on_host(
-    joined: &mut Vec<f32>,
+/// Sums `joined` (`n` gradient values, then the loss share) over the ranks through host memory.
+pub(super) fn all_reduce_on_host<B: Backend>(
+    joined: Tensor<B, 1>,
+    n: usize,
     collective: &mut dyn Collective,
     bucket_mb: f64,
-) -> Result<f64, TrainError> {
-    all_reduce_bucketed(collective, joined, bucket_mb, ReduceOp::Sum)?;
-    Ok(f64::from(joined.pop().expect("the loss element")))
+    device: &B::Device,
+) -> Result<ReducedGradient<B>, TrainError> {
+    let mut host = to_host(joined);
+    all_reduce_bucketed(collective, &mut host, bucket_mb, ReduceOp::Sum)?;
+    Ok(split(to_device(host, device), n, ReducePath::Host))
 }
 
-pub(super) fn to_host<B: Backend>(t: Tensor<B, 1>) -> Vec<f32> {
+/// Splits a reduced `joined` buffer into the gradient (`n` values) and the loss share.
+pub(super) fn split<B: Backend>(
+    joined: Tensor<B, 1>,
+    n: usize,
+    path: ReducePath,
+) -> ReducedGradient<B> {
+    ReducedGradient {
+        flat: joined.clone().slice(0..n),
+        loss_share: joined.slice(n..n + 1),
+        path,
+    }
+}
+
+fn to_host<B: Backend>(t: Tensor<B, 1>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .into_vec::<f32>()
         .expect("f32 data")
 }
 
-pub(super) fn to_device<B: Backend>(values: Vec<f32>, device: &B::Device) -> Tensor<B, 1> {
+fn to_device<B: Backend>(values: Vec<f32>, device: &B::Device) -> Tensor<B, 1> {
     let n = values.len();
     Tensor::from_data(TensorData::new(values, [n]), device)
 }
@@ -123,16 +135,13 @@ mod tests {
                     let device = Default::default();
                     let values: Vec<f32> = (0..9).map(|i| (i * (rank + 1)) as f32).collect();
                     let flat = Tensor::<Flex, 1>::from_floats(values.as_slice(), &device);
-                    let reduced = all_reduce_flat_gradient(
-                        flat,
-                        0.25 * (rank + 1) as f64,
-                        &mut coll,
-                        bucket_mb,
-                        &device,
-                    )
-                    .unwrap();
+                    let loss = Tensor::from_floats([0.25 * (rank + 1) as f32], &device);
+                    let reduced =
+                        all_reduce_flat_gradient(flat, loss, &mut coll, bucket_mb, &device)
+                            .unwrap();
                     let flat = reduced.flat.into_data().to_vec::<f32>().unwrap();
-                    (reduced.path, reduced.loss_share, flat)
+                    let loss: f32 = reduced.loss_share.into_scalar();
+                    (reduced.path, loss, flat)
                 })
             })
             .collect();
@@ -149,11 +158,12 @@ mod tests {
     fn host_path_keeps_a_single_rank_buffer_and_loss() {
         let device = Default::default();
         let flat = Tensor::<Flex, 1>::from_floats([1.5, -2.0, 0.25], &device);
+        let loss = Tensor::from_floats([0.75], &device);
         let reduced =
-            all_reduce_flat_gradient(flat.clone(), 0.75, &mut SingleCollective, 1e-6, &device)
+            all_reduce_flat_gradient(flat.clone(), loss, &mut SingleCollective, 1e-6, &device)
                 .unwrap();
         assert_eq!(reduced.path, ReducePath::Host);
-        assert_eq!(reduced.loss_share, 0.75);
+        assert_eq!(reduced.loss_share.into_scalar(), 0.75);
         assert_eq!(reduced.flat.into_data(), flat.into_data());
     }
 }

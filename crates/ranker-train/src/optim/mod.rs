@@ -1,6 +1,7 @@
 //! Optimisers (AdamW, Adafactor), learning-rate schedules and the parameter table that fixes
 //! the layout of gradients and optimiser state.
 
+mod flat;
 mod optimizer;
 mod params;
 mod rules;

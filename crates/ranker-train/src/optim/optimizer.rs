@@ -1,5 +1,11 @@
 //! The optimiser that the training loop steps: AdamW or Adafactor over every float parameter,
 //! with state keyed by module path so that checkpoints are readable and resume is exact.
+//!
+//! [`Optimizer::step_flat`] is the training loop's step: AdamW over the flat parameter buffer
+//! in buckets ([`FlatAdam`]); Adafactor per tensor, because its second-moment statistics (row and column
+//! means of 2-D parameters) and its update clipping (the RMS of each tensor's update) are
+//! reductions within each tensor. [`Optimizer::step`] steps every rule per tensor; the two share
+//! one state, converted between the layouts when the other step is taken.
 
 use std::collections::HashMap;
 
@@ -8,6 +14,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 
+use super::flat::FlatAdam;
 use super::params::{ParamTable, PathStack};
 use super::rules::{AdafactorState, AdamState};
 use super::{Adafactor, AdamW};
@@ -79,8 +86,15 @@ pub enum OptimizerStateError {
 pub struct Optimizer<B: Backend> {
     rule: OptimizerRule,
     steps: u64,
+    state: State<B>,
+}
+
+#[derive(Debug, Clone)]
+enum State<B: Backend> {
     /// Flattened state tensors per parameter path, in the order of [`OptimizerRule::state_names`].
-    state: HashMap<String, Vec<Tensor<B, 1>>>,
+    PerTensor(HashMap<String, Vec<Tensor<B, 1>>>),
+    /// AdamW's moments over the flat parameter buffer.
+    FlatAdam(FlatAdam<B>),
 }
 
 impl<B: Backend> Optimizer<B> {
@@ -89,7 +103,7 @@ impl<B: Backend> Optimizer<B> {
         Self {
             rule,
             steps: 0,
-            state: HashMap::new(),
+            state: State::PerTensor(HashMap::new()),
         }
     }
 
@@ -114,11 +128,64 @@ impl<B: Backend> Optimizer<B> {
         module.map(&mut mapper)
     }
 
+    /// Applies one update with learning rate `lr` to every parameter of `module`, whose
+    /// parameters and gradients `table` lays out; `grad` is the flat gradient in that layout.
+    /// AdamW updates the flat parameter buffer at once; Adafactor steps per tensor.
+    pub fn step_flat<AB, M>(
+        &mut self,
+        module: M,
+        table: &ParamTable,
+        grad: Tensor<B, 1>,
+        lr: f64,
+    ) -> M
+    where
+        AB: AutodiffBackend<InnerBackend = B>,
+        M: AutodiffModule<AB>,
+    {
+        let OptimizerRule::AdamW(rule) = self.rule else {
+            return self.step(module, &table.unflatten(grad), lr);
+        };
+        self.steps += 1;
+        let t = self.steps;
+        let flat = self.flat_adam(table, &grad.device());
+        let params = table.param_values::<AB, M>(&module);
+        let params = flat.step(&rule, t, lr, params, grad);
+        table.assign_param_values::<AB, M>(module, params)
+    }
+
+    /// The state per tensor, converted from the flat layout if needed.
+    fn per_tensor(&mut self) -> &mut HashMap<String, Vec<Tensor<B, 1>>> {
+        if let State::FlatAdam(flat) = &self.state {
+            self.state = State::PerTensor(flat.clone().into_per_tensor());
+        }
+        match &mut self.state {
+            State::PerTensor(map) => map,
+            State::FlatAdam(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// AdamW's flat state for `table`, converted from the per-tensor layout if needed.
+    fn flat_adam(&mut self, table: &ParamTable, device: &B::Device) -> &mut FlatAdam<B> {
+        let ready = matches!(&self.state, State::FlatAdam(flat) if flat.is_for(table));
+        if !ready {
+            let per_tensor = std::mem::take(self.per_tensor());
+            self.state = State::FlatAdam(FlatAdam::new(table, &per_tensor, device));
+        }
+        match &mut self.state {
+            State::FlatAdam(flat) => flat,
+            State::PerTensor(_) => unreachable!("converted above"),
+        }
+    }
+
     /// The state as named tensors (`<param path>.<exp_avg|exp_avg_sq|exp_avg_sq_row|exp_avg_sq_col>`),
     /// sorted by name, for checkpoints.
     pub fn export_state(&self) -> Vec<(String, TensorData)> {
+        let per_tensor = match &self.state {
+            State::PerTensor(map) => map.clone(),
+            State::FlatAdam(flat) => flat.clone().into_per_tensor(),
+        };
         let mut out = Vec::new();
-        for (path, tensors) in &self.state {
+        for (path, tensors) in &per_tensor {
             let names = self
                 .rule
                 .state_names(if tensors.len() == 2 { 2 } else { 1 });
@@ -163,7 +230,7 @@ impl<B: Backend> Optimizer<B> {
             return Err(OptimizerStateError::Unused { key });
         }
         self.steps = steps;
-        self.state = state;
+        self.state = State::PerTensor(state);
         Ok(())
     }
 
@@ -176,7 +243,7 @@ impl<B: Backend> Optimizer<B> {
         grad: Tensor<B, D>,
     ) -> Tensor<B, D> {
         let dims = param.dims();
-        let previous = self.state.remove(&path);
+        let previous = self.per_tensor().remove(&path);
         let t = self.steps;
         let (param, flat) = match self.rule {
             OptimizerRule::AdamW(rule) => {
@@ -208,7 +275,7 @@ impl<B: Backend> Optimizer<B> {
                 (param, flat)
             }
         };
-        self.state.insert(path, flat);
+        self.per_tensor().insert(path, flat);
         param
     }
 }

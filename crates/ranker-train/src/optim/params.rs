@@ -88,9 +88,17 @@ impl ParamTable {
         &self,
         module: &M,
     ) -> Tensor<AB::InnerBackend, 1> {
+        Tensor::cat(self.param_values::<AB, M>(module), 0)
+    }
+
+    /// The parameter values of `module`, one `[numel]` tensor per entry, in table order.
+    pub fn param_values<AB: AutodiffBackend, M: AutodiffModule<AB>>(
+        &self,
+        module: &M,
+    ) -> Vec<Tensor<AB::InnerBackend, 1>> {
         let mut visitor = ParamCollector::<AB::InnerBackend> { parts: Vec::new() };
         module.valid().visit(&mut visitor);
-        Tensor::cat(visitor.parts, 0)
+        visitor.parts
     }
 
     /// Replaces every parameter of `module` with its slice of `flat` (same layout as
@@ -100,7 +108,25 @@ impl ParamTable {
         module: M,
         flat: Tensor<AB::InnerBackend, 1>,
     ) -> M {
-        let mut mapper = ParamAssigner::<AB::InnerBackend> { flat, offset: 0 };
+        let values = self
+            .entries
+            .iter()
+            .map(|e| flat.clone().slice(e.offset..e.offset + e.numel()))
+            .collect();
+        self.assign_param_values::<AB, M>(module, values)
+    }
+
+    /// Replaces every parameter of `module` with its tensor of `values` (one `[numel]` tensor per
+    /// entry, in table order); ids and `require_grad` are kept.
+    pub fn assign_param_values<AB: AutodiffBackend, M: AutodiffModule<AB>>(
+        &self,
+        module: M,
+        values: Vec<Tensor<AB::InnerBackend, 1>>,
+    ) -> M {
+        assert_eq!(values.len(), self.entries.len(), "one value per parameter");
+        let mut mapper = ParamAssigner::<AB::InnerBackend> {
+            values: values.into_iter(),
+        };
         module.map(&mut mapper)
     }
 }
@@ -118,21 +144,17 @@ impl<B: Backend> ModuleVisitor<B> for ParamCollector<B> {
 }
 
 struct ParamAssigner<B: Backend> {
-    flat: Tensor<B, 1>,
-    offset: usize,
+    values: std::vec::IntoIter<Tensor<B, 1>>,
 }
 
 impl<AB: AutodiffBackend> ModuleMapper<AB> for ParamAssigner<AB::InnerBackend> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<AB, D>>) -> Param<Tensor<AB, D>> {
         let (id, tensor, mapper) = param.consume();
-        let dims = tensor.dims();
-        let n: usize = dims.iter().product();
         let part = self
-            .flat
-            .clone()
-            .slice(self.offset..self.offset + n)
-            .reshape(dims);
-        self.offset += n;
+            .values
+            .next()
+            .expect("one value per parameter")
+            .reshape(tensor.dims());
         let mut value = Tensor::from_inner(part);
         if tensor.is_require_grad() {
             value = value.require_grad();

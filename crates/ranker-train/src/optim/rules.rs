@@ -53,10 +53,31 @@ impl AdamW {
         state: Option<AdamState<B, D>>,
     ) -> (Tensor<B, D>, AdamState<B, D>) {
         let param = if decay && self.weight_decay != 0.0 {
-            param.mul_scalar(1.0 - lr * self.weight_decay)
+            self.decayed(lr, param)
         } else {
             param
         };
+        self.moment_step(t, lr, param, grad, state)
+    }
+
+    /// The decoupled weight decay of `param` at learning rate `lr`.
+    pub(crate) fn decayed<B: Backend, const D: usize>(
+        &self,
+        lr: f64,
+        param: Tensor<B, D>,
+    ) -> Tensor<B, D> {
+        param.mul_scalar(1.0 - lr * self.weight_decay)
+    }
+
+    /// The elementwise Adam update of an already decayed parameter.
+    pub(crate) fn moment_step<B: Backend, const D: usize>(
+        &self,
+        t: u64,
+        lr: f64,
+        param: Tensor<B, D>,
+        grad: Tensor<B, D>,
+        state: Option<AdamState<B, D>>,
+    ) -> (Tensor<B, D>, AdamState<B, D>) {
         let (exp_avg, exp_avg_sq) = match state {
             Some(s) => (s.exp_avg, s.exp_avg_sq),
             None => (grad.zeros_like(), grad.zeros_like()),

@@ -1,12 +1,15 @@
 //! One optimiser step: prepare this rank's micro-batches, forward + backward each of them (in
 //! chunks of at most `train.max_pairs_per_forward` pairs, in `train.precision`), then all-reduce,
 //! clip and apply the summed gradient.
+//!
+//! The loss and the gradient norm stay on the device until the step's work is queued; one read
+//! then fetches both for the step's record (fp16's overflow check is the only earlier read).
 
 use std::time::Instant;
 
 use burn::optim::GradientsParams;
-use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Tensor};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
 use ranker_data::Example;
 use ranker_dist::ReduceOp;
 
@@ -42,24 +45,28 @@ struct StepAgreement {
 /// The gradient summed over this rank's micro-batches, flat in parameter-table order.
 pub(super) struct LocalGradient<B: AutodiffBackend> {
     flat: Option<Tensor<B::InnerBackend, 1>>,
-    /// This rank's share of the step's mean loss.
-    loss_share: f64,
+    /// This rank's share of the step's mean loss (one element, on the device).
+    loss_share: Option<Tensor<B::InnerBackend, 1>>,
 }
 
 impl<B: AutodiffBackend> LocalGradient<B> {
     fn new() -> Self {
         Self {
             flat: None,
-            loss_share: 0.0,
+            loss_share: None,
         }
     }
 
-    fn add(&mut self, flat: Tensor<B::InnerBackend, 1>, loss_share: f64) {
-        self.flat = Some(match self.flat.take() {
-            Some(acc) => acc + flat,
-            None => flat,
-        });
-        self.loss_share += loss_share;
+    fn add(&mut self, flat: Tensor<B::InnerBackend, 1>, loss_share: Tensor<B::InnerBackend, 1>) {
+        self.flat = Some(sum(self.flat.take(), flat));
+        self.loss_share = Some(sum(self.loss_share.take(), loss_share));
+    }
+}
+
+fn sum<T: std::ops::Add<Output = T>>(acc: Option<T>, value: T) -> T {
+    match acc {
+        Some(acc) => acc + value,
+        None => value,
     }
 }
 
@@ -80,6 +87,7 @@ where
             }
         }
         let (loss, update, lr) = self.apply_gradients(gradient)?;
+        let (loss, grad_norm) = read_loss_and_norm(loss, update.grad_norm);
         self.steps_done += 1;
         let step = self.steps_done;
         let record = StepRecord {
@@ -87,7 +95,7 @@ where
             epoch: step as f64 / self.plan.steps_per_epoch as f64,
             loss,
             lr,
-            grad_norm: update.grad_norm,
+            grad_norm,
             pairs_per_s: agreement.global_units / started.elapsed().as_secs_f64().max(1e-9),
             peak_rss_mib: peak_rss_mib(),
             loss_scale: update.loss_scale,
@@ -181,7 +189,7 @@ where
                 self.task.loss(model, &chunk, self.device)
             };
             let share = loss.mul_scalar(chunk.units() as f64 / global_units);
-            let loss_share = share.clone().into_scalar().elem::<f64>();
+            let loss_share = share.clone().inner().reshape([1]);
             let scaled = if loss_scale == 1.0 {
                 share
             } else {
@@ -198,19 +206,23 @@ where
     }
 
     /// Sums the gradient over the ranks (in f32) and applies it ([`apply_update`]: fp16 unscaling
-    /// and overflow skipping, clipping, the optimiser step); returns the step's mean loss, what the
-    /// update did and the learning rate used.
+    /// and overflow skipping, clipping, the optimiser step); returns the step's mean loss (on the
+    /// device), what the update did and the learning rate used.
+    #[allow(clippy::type_complexity)]
     fn apply_gradients(
         &mut self,
         gradient: LocalGradient<B>,
-    ) -> Result<(f64, Update, f64), TrainError> {
+    ) -> Result<(Tensor<B::InnerBackend, 1>, Update<B::InnerBackend>, f64), TrainError> {
         let table = &self.plan.table;
         let flat = gradient
             .flat
             .unwrap_or_else(|| Tensor::zeros([table.numel()], self.device));
+        let loss_share = gradient
+            .loss_share
+            .unwrap_or_else(|| Tensor::zeros([1], self.device));
         let reduced = all_reduce_gradients(
             flat,
-            gradient.loss_share,
+            loss_share,
             self.pg.collective(),
             self.config.dist.bucket_mb,
             self.device,
@@ -234,5 +246,36 @@ where
         );
         self.model = Some(model);
         Ok((reduced.loss_share, update, lr))
+    }
+}
+
+/// The step's mean loss and gradient norm (NaN for a skipped step), in one read from the device.
+fn read_loss_and_norm<B: Backend>(
+    loss: Tensor<B, 1>,
+    grad_norm: Option<Tensor<B, 1>>,
+) -> (f64, f64) {
+    let parts = std::iter::once(loss).chain(grad_norm).collect();
+    let values = Tensor::cat(parts, 0)
+        .into_data()
+        .convert::<f64>()
+        .into_vec::<f64>()
+        .expect("f64 data");
+    (values[0], values.get(1).copied().unwrap_or(f64::NAN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    #[test]
+    fn one_read_brings_the_loss_and_the_norm_or_nan_for_a_skipped_step() {
+        let device = Default::default();
+        let loss = Tensor::<Flex, 1>::from_floats([0.25], &device);
+        let norm = Tensor::from_floats([3.0], &device);
+        assert_eq!(read_loss_and_norm(loss.clone(), Some(norm)), (0.25, 3.0));
+        let (loss, norm) = read_loss_and_norm(loss, None);
+        assert_eq!(loss, 0.25);
+        assert!(norm.is_nan());
     }
 }

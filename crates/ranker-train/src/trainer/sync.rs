@@ -96,11 +96,12 @@ where
     Ok(model)
 }
 
-/// Sums the flat gradient (and the step's loss share, carried as one extra element) over the ranks:
-/// on the device for burn-cuda with NCCL, else through host memory ([`all_reduce_flat_gradient`]).
+/// Sums the flat gradient (and the step's loss share, one element carried at its end) over the
+/// ranks: on the device for burn-cuda with NCCL, else through host memory
+/// ([`all_reduce_flat_gradient`]).
 pub(crate) fn all_reduce_gradients<B: Backend>(
     flat: Tensor<B, 1>,
-    loss_share: f64,
+    loss_share: Tensor<B, 1>,
     collective: &mut dyn Collective,
     bucket_mb: usize,
     device: &B::Device,
@@ -115,33 +116,24 @@ pub(crate) fn all_reduce_gradients<B: Backend>(
     all_reduce_flat_gradient(flat, loss_share, collective, bucket_mb as f64, device)
 }
 
-/// The global L2 norm of the gradient and, when it exceeds `max_norm`, the gradient scaled by
-/// `max_norm / (norm + 1e-6)` (`torch.nn.utils.clip_grad_norm_`).
+/// The global L2 norm of the gradient (one element) and the gradient scaled by
+/// `min(1, max_norm / (norm + 1e-6))` (`torch.nn.utils.clip_grad_norm_`), both on the device:
+/// nothing is read to the host.
 pub(crate) fn clip_global_norm<B: Backend>(
     flat: Tensor<B, 1>,
     max_norm: Option<f64>,
-) -> (Tensor<B, 1>, f64) {
-    let norm: f64 = flat
-        .clone()
-        .square()
-        .sum()
-        .sqrt()
-        .into_scalar()
-        .elem::<f64>();
+) -> (Tensor<B, 1>, Tensor<B, 1>) {
+    let norm = flat.clone().square().sum().sqrt();
     match max_norm {
         Some(max) => {
-            let coef = max / (norm + 1e-6);
-            if coef < 1.0 {
-                (flat.mul_scalar(coef), norm)
-            } else {
-                (flat, norm)
-            }
+            let coef = Tensor::full([1], max, &norm.device())
+                .div(norm.clone().add_scalar(1e-6))
+                .clamp_max(1.0);
+            (flat.mul(coef), norm)
         }
         None => (flat, norm),
     }
 }
-
-use burn::tensor::ElementConversion;
 
 #[cfg(test)]
 mod tests {
@@ -153,7 +145,7 @@ mod tests {
         let device = Default::default();
         let flat = Tensor::<Flex, 1>::from_floats([3.0, 4.0], &device);
         let (same, norm) = clip_global_norm(flat.clone(), Some(10.0));
-        assert!((norm - 5.0).abs() < 1e-6);
+        assert!((norm.into_scalar() - 5.0).abs() < 1e-6);
         assert_eq!(same.into_data(), flat.clone().into_data());
         let (clipped, _) = clip_global_norm(flat, Some(1.0));
         let v = clipped.into_data().to_vec::<f32>().unwrap();
