@@ -6,9 +6,8 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use ranker_models::collate::{PairCollator, PairTokenizer, RankText};
 use serde_json::{json, Value};
@@ -31,26 +30,17 @@ fn ranker_on(
     args: &[&str],
     stdin: &str,
 ) -> (Vec<Value>, String, bool) {
-    let mut child = Command::new(common::bin("ranker"))
-        .args(["-q"])
-        .args(args)
-        .arg("--model")
-        .arg(model)
-        .arg("--base-model")
-        .arg(fixtures().join("rankers/base"))
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::with_stdin(
+        Command::new(common::bin("ranker"))
+            .args(["-q"])
+            .args(args)
+            .arg("--model")
+            .arg(model)
+            .arg("--base-model")
+            .arg(fixtures().join("rankers/base"))
+            .args(extra),
+        stdin,
+    );
     let lines = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -176,24 +176,20 @@ fn compare_items() -> Vec<Value> {
 /// The CLI's output lines for `lines`.
 fn cli(args: &[&str], lines: &[Value]) -> Vec<Value> {
     let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let mut child = Command::new(common::bin("ranker"))
-        .arg("-q")
-        .args(args)
-        .arg("--model")
-        .arg(fixtures().join("rankers/pairrm-tiny"))
-        .args(MODEL_ARGS)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    let out = common::with_stdin(
+        Command::new(common::bin("ranker"))
+            .arg("-q")
+            .args(args)
+            .arg("--model")
+            .arg(fixtures().join("rankers/pairrm-tiny"))
+            .args(MODEL_ARGS),
+        &input,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -93,25 +93,14 @@ pub fn write_config(dir: &Path, yaml: &str) -> PathBuf {
 /// `ranker -q encode --model MODEL EXTRA...` on JSON lines through stdin: one output value per input line
 /// (a panic naming the model and stderr when the command fails or the counts differ).
 pub fn ranker_encode(model: &Path, lines: &[Value], extra: &[&str]) -> Vec<Value> {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = Command::new(bin("ranker"))
-        .args(["-q", "encode", "--input", "-", "--model"])
-        .arg(model)
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = with_stdin(
+        Command::new(bin("ranker"))
+            .args(["-q", "encode", "--input", "-", "--model"])
+            .arg(model)
+            .args(extra),
+        &input,
+    );
     assert!(
         out.status.success(),
         "{}: {}",
@@ -125,4 +114,23 @@ pub fn ranker_encode(model: &Path, lines: &[Value], extra: &[&str]) -> Vec<Value
         .collect();
     assert_eq!(outputs.len(), lines.len(), "one output line per input line");
     outputs
+}
+
+/// Runs `cmd` with `input` on its stdin and its stdout and stderr captured.
+pub fn with_stdin(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Written from a thread: a command that answers before it read everything must not block us.
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    let _ = writer.join();
+    out
 }

@@ -14,27 +14,7 @@ use std::path::Path;
 
 use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
 use burn::backend::{Autodiff, Flex};
-use ranker_train::metrics_log::StepRecord;
-use ranker_train::{train, train_on, Resume, TrainObserver, TrainSummary};
-
-struct Quiet;
-impl TrainObserver for Quiet {}
-
-/// Raises SIGUSR1 after step `at`, so that the run stops after step `at + 1`.
-struct StopAfter {
-    at: u64,
-}
-
-impl TrainObserver for StopAfter {
-    fn step(&mut self, record: &StepRecord, _total: u64) {
-        if record.step == self.at {
-            // SAFETY: raising a signal whose handler only sets an atomic flag.
-            unsafe {
-                libc::raise(libc::SIGUSR1);
-            }
-        }
-    }
-}
+use ranker_train::{train, train_on, Resume, TrainSummary};
 
 struct Data {
     train: std::path::PathBuf,
@@ -122,7 +102,7 @@ fn run(tmp: &Path, data: &Data, name: &str, steps: usize, extra: &str) -> TrainS
         &mut pg,
         &Default::default(),
         Resume::Auto,
-        &mut Quiet,
+        &mut common::Quiet,
     )
     .unwrap()
 }
@@ -173,7 +153,7 @@ fn activation_checkpointing_gives_the_same_run() {
         &mut common::world_of_one(),
         &Default::default(),
         Resume::Auto,
-        &mut Quiet,
+        &mut common::Quiet,
     )
     .unwrap();
     assert_same_run(
@@ -193,7 +173,7 @@ fn activation_checkpointing_gives_the_same_run() {
         &mut common::world_of_one(),
         &Default::default(),
         Resume::Auto,
-        &mut Quiet,
+        &mut common::Quiet,
     )
     .unwrap_err()
     .to_string();
@@ -282,13 +262,20 @@ fn bf16_stop_and_resume_equals_a_straight_run() {
         &mut pg,
         &device,
         Resume::Auto,
-        &mut StopAfter { at: 3 },
+        &mut common::StopAfter { at: 3 },
     )
     .unwrap();
     ranker_dist::signals::clear_checkpoint_request();
     assert!(first.stopped_on_request);
     assert_eq!(first.steps, 4);
-    let second = train_on::<Flex>(&config, &mut pg, &device, Resume::Required, &mut Quiet).unwrap();
+    let second = train_on::<Flex>(
+        &config,
+        &mut pg,
+        &device,
+        Resume::Required,
+        &mut common::Quiet,
+    )
+    .unwrap();
     let mut resumed = first.clone();
     resumed.losses.extend(&second.losses);
     resumed.steps = second.steps;

@@ -10,10 +10,7 @@ use std::path::Path;
 
 use burn::backend::{Autodiff, Flex};
 use ranker_eval::EvalOutcome;
-use ranker_train::{evaluation, train, Resume, TrainObserver, TrainSummary};
-
-struct Quiet;
-impl TrainObserver for Quiet {}
+use ranker_train::{evaluation, train, Resume, TrainSummary};
 
 /// The quickstart's settings (`configs/quickstart.yaml`) on smaller data, one epoch of `steps` steps.
 fn yaml(ranker: &str, dir: &Path, steps: usize) -> String {
@@ -57,7 +54,8 @@ fn train_and_evaluate(ranker: &str, steps: usize) -> (TrainSummary, EvalOutcome)
     let mut pg = common::world_of_one();
     let device = Default::default();
     let summary =
-        train::<Autodiff<Flex>>(&config, &mut pg, &device, Resume::Auto, &mut Quiet).unwrap();
+        train::<Autodiff<Flex>>(&config, &mut pg, &device, Resume::Auto, &mut common::Quiet)
+            .unwrap();
     assert_eq!(summary.steps, steps as u64);
     let checkpoint = evaluation::resolve_checkpoint(&config, None).unwrap();
     assert!(checkpoint.ends_with("best"), "{}", checkpoint.display());
@@ -141,7 +139,7 @@ fn ragged_micro_batches_train_when_the_draws_agree_and_name_the_example_otherwis
             &mut pg,
             &Default::default(),
             Resume::Auto,
-            &mut Quiet,
+            &mut common::Quiet,
         )
     };
     // top_bottom draws the best and the worst of every example: 2 each, whatever the candidate count.
@@ -191,9 +189,14 @@ fn listwise_runs_resume_exactly_from_a_checkpoint() {
         let text = yaml(ranker, tmp.path(), 2 * N);
         let straight_config = common::config(&text, &sets("straight"));
         let mut pg = common::world_of_one();
-        let straight =
-            train::<Autodiff<Flex>>(&straight_config, &mut pg, &device, Resume::Auto, &mut Quiet)
-                .unwrap();
+        let straight = train::<Autodiff<Flex>>(
+            &straight_config,
+            &mut pg,
+            &device,
+            Resume::Auto,
+            &mut common::Quiet,
+        )
+        .unwrap();
         assert_eq!(straight.losses.len(), 2 * N, "{ranker}");
 
         let resumed_dir = tmp.path().join("resumed");
@@ -207,7 +210,7 @@ fn listwise_runs_resume_exactly_from_a_checkpoint() {
             &mut pg,
             &device,
             Resume::Required,
-            &mut Quiet,
+            &mut common::Quiet,
         )
         .unwrap();
         assert_eq!(resumed.steps, 2 * N as u64, "{ranker}");

@@ -10,10 +10,7 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, Flex};
 use ranker_eval::EvalOutcome;
-use ranker_train::{evaluation, train, Resume, TrainObserver, TrainSummary};
-
-struct Quiet;
-impl TrainObserver for Quiet {}
+use ranker_train::{evaluation, train, Resume, TrainSummary};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -73,7 +70,8 @@ fn train_and_evaluate(
     let mut pg = common::world_of_one();
     let device = Default::default();
     let summary =
-        train::<Autodiff<Flex>>(&config, &mut pg, &device, Resume::Auto, &mut Quiet).unwrap();
+        train::<Autodiff<Flex>>(&config, &mut pg, &device, Resume::Auto, &mut common::Quiet)
+            .unwrap();
     assert_eq!(summary.steps, steps as u64);
     let checkpoint = evaluation::resolve_checkpoint(&config, None).unwrap();
     let outcome = evaluation::evaluate::<Flex>(&config, &checkpoint, &mut pg, &device).unwrap();

@@ -7,30 +7,10 @@ mod common;
 use std::path::Path;
 
 use burn::backend::{Autodiff, Flex};
-use ranker_train::metrics_log::StepRecord;
-use ranker_train::{train, Resume, TrainObserver};
+use ranker_train::{train, Resume};
 
 type B = Autodiff<Flex>;
 const N: u64 = 6;
-
-/// Raises SIGUSR1 after step `at`, so that the run stops after step `at + 1`.
-struct StopAfter {
-    at: u64,
-}
-
-impl TrainObserver for StopAfter {
-    fn step(&mut self, record: &StepRecord, _total: u64) {
-        if record.step == self.at {
-            // SAFETY: raising a signal whose handler only sets an atomic flag.
-            unsafe {
-                libc::raise(libc::SIGUSR1);
-            }
-        }
-    }
-}
-
-struct Quiet;
-impl TrainObserver for Quiet {}
 
 fn yaml(dir: &Path, train: &Path, dev: &Path) -> String {
     format!(
@@ -74,8 +54,14 @@ fn n_steps_resume_n_steps_equals_2n_steps() {
     let straight_dir = tmp.path().join("straight");
     let straight_config = common::config(&yaml(&straight_dir, &train_path, &dev_path), &[]);
     let mut pg = common::world_of_one();
-    let straight =
-        train::<B>(&straight_config, &mut pg, &device, Resume::Auto, &mut Quiet).unwrap();
+    let straight = train::<B>(
+        &straight_config,
+        &mut pg,
+        &device,
+        Resume::Auto,
+        &mut common::Quiet,
+    )
+    .unwrap();
     assert_eq!(straight.steps, 2 * N);
     assert!(!straight.stopped_on_request);
 
@@ -87,7 +73,7 @@ fn n_steps_resume_n_steps_equals_2n_steps() {
         &mut pg,
         &device,
         Resume::Auto,
-        &mut StopAfter { at: N - 1 },
+        &mut common::StopAfter { at: N - 1 },
     )
     .unwrap();
     assert!(first.stopped_on_request);
@@ -98,7 +84,7 @@ fn n_steps_resume_n_steps_equals_2n_steps() {
         &mut pg,
         &device,
         Resume::Required,
-        &mut Quiet,
+        &mut common::Quiet,
     )
     .unwrap();
     assert_eq!(second.steps, 2 * N);
@@ -147,7 +133,7 @@ fn resume_required_without_checkpoint_fails_before_training() {
         &mut pg,
         &Default::default(),
         Resume::Required,
-        &mut Quiet,
+        &mut common::Quiet,
     )
     .unwrap_err()
     .to_string();

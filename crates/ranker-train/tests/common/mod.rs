@@ -13,6 +13,8 @@ use std::sync::{Mutex, MutexGuard};
 use ranker_data::{synth_file, SynthOptions};
 use ranker_dist::{DistEnv, DistOptions, ProcessGroup};
 use ranker_train::config::{Config, Override};
+use ranker_train::metrics_log::StepRecord;
+use ranker_train::TrainObserver;
 
 // Each test binary uses its own subset of the helpers.
 #[allow(unused_imports)]
@@ -53,4 +55,24 @@ pub fn tiny_model() -> PathBuf {
 pub fn config(yaml: &str, sets: &[String]) -> Config {
     let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
     Config::from_yaml_str(yaml, Path::new("test.yaml"), &overrides).unwrap()
+}
+
+/// An observer that reports nothing.
+pub struct Quiet;
+impl TrainObserver for Quiet {}
+
+/// Raises SIGUSR1 after step `at`, so that the run stops after step `at + 1`.
+pub struct StopAfter {
+    pub at: u64,
+}
+
+impl TrainObserver for StopAfter {
+    fn step(&mut self, record: &StepRecord, _total: u64) {
+        if record.step == self.at {
+            // SAFETY: raising a signal whose handler only sets an atomic flag.
+            unsafe {
+                libc::raise(libc::SIGUSR1);
+            }
+        }
+    }
 }
