@@ -80,8 +80,8 @@ where
 }
 
 /// Whether the optimiser takes its flat step (the training loop's): it saves kernel launches on a GPU, while on the CPU the
-/// per-tensor step, which updates in place, measured faster (AdamW on the bench model: 56–64 ms vs 78–94 ms
-/// flat, AMD EPYC, 2 cores). Both give the same result (`tests/optim_parity.rs`).
+/// per-tensor step, which updates in place, measured faster (AdamW on the bench model: 74 ms vs 94 ms flat,
+/// `examples/optim_bench.rs`, AMD EPYC, 2 cores). Both give the same result (`tests/optim_parity.rs`).
 #[cfg(feature = "cuda")]
 fn on_gpu<B: Backend>() -> bool {
     crate::gradient_reduce::is_cuda_backend::<B>()
