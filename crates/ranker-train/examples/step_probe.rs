@@ -7,8 +7,9 @@
 //! ffn 4096, vocab 128100, 256 position buckets; `pair_ranker_smoke.json`: the same at tiny dimensions for a
 //! CPU smoke run). A training step is what the trainer does: forward + backward of the pair rows on the
 //! mixed-precision view of the f32 model, the f32 gradient flattened, and an AdamW update with f32 state
-//! (one device: no all-reduce). The first step is reported apart (`first_step_s`: on CUDA it includes
-//! compiling the kernels); `step_s` is the median of the others.
+//! (over the flat buffer on a GPU, per tensor on the CPU, as the trainer does; one device: no
+//! all-reduce). The first step is reported apart (`first_step_s`: on CUDA it includes compiling the
+//! kernels); `step_s` is the median of the others.
 //!
 //! Peak: on CUDA, the bytes cubecl's memory pools hold after the steps (pools only grow between cleanups,
 //! so this is their high-water mark); on CPU, the process's `VmHWM`.
@@ -203,7 +204,12 @@ fn train_steps<B: AutodiffBackend>(
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let flat = table.flatten::<B::InnerBackend>(&grads, device);
         let backward = args.split.then(|| lap::<B>(started, device));
-        model = optimizer.step_flat(model, &table, flat, 1e-5);
+        // The training loop's choice: the flat AdamW step on a GPU, per tensor on the CPU.
+        model = if args.cuda {
+            optimizer.step_flat(model, &table, flat, 1e-5)
+        } else {
+            optimizer.step(model, &table.unflatten(flat), 1e-5)
+        };
         let total = lap::<B>(started, device);
         t.steps.push(total);
         if let (Some(f), Some(b)) = (forward, backward) {
