@@ -9,9 +9,10 @@
 //! ```
 //! `BENCH_CONFIG=path.json` reads another configuration; `BENCH_WARMUP` sets the untimed iterations (default 1);
 //! `BENCH_ONLY=forward` or `BENCH_ONLY=train` runs one of the two measurements.
-//! glibc's malloc returns big blocks to the kernel after every op; on Linux,
-//! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295` keeps them and
-//! measured +37–65 % forward, +15–28 % forward+backward (4–8 threads).
+//! glibc's malloc returns big blocks to the kernel after every op; like the `ranker` binary, this benchmark tells
+//! it to keep them (`mallopt`, as `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=…`
+//! would), which measured +37–65 % forward, +15–28 % forward+backward (4–8 threads); `BENCH_DEFAULT_MALLOC=1`
+//! measures glibc's defaults instead.
 //! This is a benchmark, not a test: it prints numbers and asserts nothing about them.
 
 use std::path::Path;
@@ -49,7 +50,20 @@ fn ids(n: usize, vocab: u32, seed: u64) -> Vec<u32> {
         .collect()
 }
 
+/// What `ranker_cli`'s `tune_allocator` does at the start of the `ranker` binary.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("BENCH_DEFAULT_MALLOC").is_none() {
+        // SAFETY: mallopt only changes allocator parameters; called before any threads start.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        }
+    }
+}
+
 fn main() {
+    tune_allocator();
     let path = std::env::var_os("BENCH_CONFIG")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
