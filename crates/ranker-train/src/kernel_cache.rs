@@ -64,19 +64,19 @@ mod tests {
             .into_iter()
             .map(|name| (name, std::env::var_os(name)))
             .collect();
-        std::env::set_var(KERNEL_CACHE_VAR, "/tmp/k");
-        std::env::set_var("XDG_CACHE_HOME", "/tmp/xdg");
-        assert_eq!(cache_dir(), Some(PathBuf::from("/tmp/k")));
+        std::env::set_var(KERNEL_CACHE_VAR, "chosen-dir");
+        std::env::set_var("XDG_CACHE_HOME", "xdg-cache");
+        assert_eq!(cache_dir(), Some(PathBuf::from("chosen-dir")));
         std::env::remove_var(KERNEL_CACHE_VAR);
         assert_eq!(
             cache_dir(),
-            Some(PathBuf::from("/tmp/xdg/llm-ranker/kernels"))
+            Some(PathBuf::from("xdg-cache/llm-ranker/kernels"))
         );
         std::env::remove_var("XDG_CACHE_HOME");
-        std::env::set_var("HOME", "/home/u");
+        std::env::set_var("HOME", "home-dir");
         assert_eq!(
             cache_dir(),
-            Some(PathBuf::from("/home/u/.cache/llm-ranker/kernels"))
+            Some(PathBuf::from("home-dir/.cache/llm-ranker/kernels"))
         );
         for (name, value) in saved {
             match value {

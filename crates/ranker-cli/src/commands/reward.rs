@@ -10,6 +10,7 @@ use ranker_eval::reward::{
     RewardModel, SelectMode,
 };
 use ranker_eval::{BatchOptions, BubbleOptions, BubbleTarget, InferenceStats};
+use ranker_train::worker::Device;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -19,7 +20,6 @@ use crate::args::{
 };
 use crate::device::on_device;
 use crate::io::{input_name, open_input, LineChunks, Output};
-use ranker_train::worker::Device;
 
 /// Lines handed to the model at once (their comparisons share batches).
 const CHUNK_LINES: usize = 64;
