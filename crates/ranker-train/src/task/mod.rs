@@ -51,11 +51,11 @@ pub(crate) fn row_key(example: usize, sub: usize) -> u64 {
 }
 
 /// One ranker architecture as the training loop sees it.
-pub(crate) trait RankerTask<B: AutodiffBackend> {
+pub(crate) trait RankerTask<B: AutodiffBackend>: Send + Sync + 'static {
     /// The trainable model.
     type Model: AutodiffModule<B> + Clone + Send + 'static;
-    /// A prepared micro-batch.
-    type Micro: Prepared;
+    /// A prepared micro-batch (host data: it is prepared on the prefetch thread).
+    type Micro: Prepared + Send + 'static;
 
     /// Display name (`PairRanker`, …).
     fn name(&self) -> &'static str;

@@ -1,7 +1,7 @@
 //! The training loop: one loop for one process or many.
 //!
 //! Each optimiser step takes the next global batch of the epoch order ([`crate::batches`]): every
-//! rank prepares its micro-batches, the ranks agree on the step's total loss units (pairs) with one
+//! rank prepares its micro-batches (one step ahead, on a host thread: [`prefetch`]), the ranks agree on the step's total loss units (pairs) with one
 //! small all-reduce, each micro-batch's mean loss is weighted by its share of those units and
 //! back-propagated, the gradients are summed into one flat buffer in the fixed parameter order, that
 //! buffer is all-reduced (sum) once per step — so gradient accumulation syncs only on the last
@@ -15,6 +15,7 @@
 
 mod checkpointing;
 mod observer;
+mod prefetch;
 mod run;
 mod step;
 mod sync;

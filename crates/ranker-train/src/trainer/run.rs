@@ -1,13 +1,14 @@
 //! The [`Trainer`]: its state, and the loop read as an outline.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use burn::tensor::backend::AutodiffBackend;
 use ranker_data::Dataset;
 use ranker_dist::ProcessGroup;
 
 use super::{Resume, TrainObserver};
-use crate::batches::{BatchLayout, EpochOrder};
+use crate::batches::BatchLayout;
 use crate::checkpoints::{BestScore, Checkpoints};
 use crate::config::{Config, Precision};
 use crate::data::{load_split, require_split, Split};
@@ -19,6 +20,7 @@ use crate::precision::{LossScaler, MixedPrecision};
 use crate::run_dir::RunDir;
 use crate::task::RankerTask;
 
+use super::prefetch::{BatchSource, Prefetcher};
 use super::sync::{fingerprint, sync_parameters};
 
 /// How a training run ended.
@@ -64,7 +66,8 @@ impl Plan {
 /// One training run of ranker task `T` on this rank.
 pub(super) struct Trainer<'a, B: AutodiffBackend, T: RankerTask<B>> {
     pub(super) config: &'a Config,
-    pub(super) task: T,
+    /// Shared with the batch preparation thread.
+    pub(super) task: Arc<T>,
     /// Always `Some` between calls: the optimiser takes the model by value and gives it back.
     pub(super) model: Option<T::Model>,
     pub(super) optimizer: Optimizer<B::InnerBackend>,
@@ -76,12 +79,11 @@ pub(super) struct Trainer<'a, B: AutodiffBackend, T: RankerTask<B>> {
     pub(super) device: &'a B::Device,
     pub(super) observer: &'a mut dyn TrainObserver,
     pub(super) plan: Plan,
-    pub(super) train_set: Dataset,
+    /// This rank's micro-batches, prepared one step ahead.
+    pub(super) batches: Prefetcher<T::Micro>,
     pub(super) dev_set: Option<Dataset>,
     /// Rank 0's `metrics.jsonl`.
     pub(super) metrics: Option<MetricsLog>,
-    /// The example order of the current epoch.
-    pub(super) order: Option<(usize, EpochOrder)>,
     /// Steps completed so far (including those before a resume).
     pub(super) steps_done: u64,
     /// The step the run started (or resumed) at.
@@ -187,6 +189,16 @@ where
             last_checkpoint: start.checkpoint,
             stopped_on_request: false,
         };
+        let task = Arc::new(task);
+        let mut source = BatchSource::new(
+            Arc::clone(&task),
+            Arc::new(train_set),
+            layout,
+            steps_per_epoch,
+            plan.rank,
+            config.run.seed,
+        );
+        let batches = Prefetcher::start(move |step| source.prepare(step))?;
         Ok(Self {
             config,
             task,
@@ -198,10 +210,9 @@ where
             device,
             observer,
             plan,
-            train_set,
+            batches,
             dev_set,
             metrics,
-            order: None,
             steps_done: start.step,
             start_step: start.step,
             summary,
@@ -346,7 +357,7 @@ where
             let dir = super::checkpointing::save_checkpoint(
                 self.config,
                 &self.plan,
-                &self.task,
+                self.task.as_ref(),
                 self.model(),
                 &self.optimizer,
                 super::checkpointing::SavePoint {

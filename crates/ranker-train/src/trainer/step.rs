@@ -10,13 +10,13 @@ use std::time::Instant;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
-use ranker_data::Example;
 use ranker_dist::ReduceOp;
 
+use super::prefetch::StepBatches;
 use super::run::Trainer;
 use super::sync::all_reduce_gradients;
 use super::update::{apply_update, Update};
-use crate::batches::{mix, EpochOrder};
+use crate::batches::mix;
 use crate::error::TrainError;
 use crate::memory::peak_rss_mib;
 use crate::metrics_log::StepRecord;
@@ -107,33 +107,12 @@ where
         })
     }
 
-    /// This rank's micro-batches of the next step (`None` where its slice is empty).
-    fn prepare_micro_batches(&mut self) -> Result<Vec<Option<T::Micro>>, TrainError> {
+    /// This rank's micro-batches of the next step (`None` where its slice is empty); the step
+    /// after it starts preparing on the prefetch thread.
+    fn prepare_micro_batches(&mut self) -> Result<StepBatches<T::Micro>, TrainError> {
         let step = self.steps_done;
-        let epoch = (step / self.plan.steps_per_epoch) as usize;
-        let step_in_epoch = (step % self.plan.steps_per_epoch) as usize;
-        let seed = self.config.run.seed;
-        if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            let n = self.train_set.examples.len();
-            self.order = Some((epoch, EpochOrder::new(n, seed, epoch)));
-        }
-        let (_, order) = self.order.as_ref().expect("set above");
-        let epoch_seed = mix(seed, epoch as u64);
-        let example_seed = move |index: usize| mix(epoch_seed, index as u64);
-        let layout = &self.plan.layout;
-        (0..layout.grad_accum)
-            .map(|micro| {
-                let indices = order.slice(layout, step_in_epoch, micro, self.plan.rank);
-                if indices.is_empty() {
-                    return Ok(None);
-                }
-                let examples: Vec<(usize, &Example)> = indices
-                    .iter()
-                    .map(|&i| (i, &self.train_set.examples[i]))
-                    .collect();
-                self.task.prepare(&examples, &example_seed).map(Some)
-            })
-            .collect()
+        let next = (step + 1 < self.plan.total_steps).then_some(step + 1);
+        self.batches.take(step, next)
     }
 
     /// The ranks agree on the step's loss units and on a pending checkpoint request (one small
