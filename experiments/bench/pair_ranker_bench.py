@@ -81,6 +81,26 @@ def main():
             return torch.cuda.max_memory_allocated() / 2**20
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
+    def kernels_per_iter(step):
+        """CUDA kernels one iteration launches (torch.profiler; memcpy/memset excluded) and the five that take
+        the most GPU time; (None, None) on the CPU."""
+        if device.type != "cuda":
+            return None, None
+        from torch.profiler import ProfilerActivity, profile
+        try:
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                step()
+                sync()
+            kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA
+                       and not e.name.startswith(("Memcpy", "Memset"))]
+            totals = {}
+            for e in kernels:
+                totals[e.name] = totals.get(e.name, 0.0) + e.device_time_total / 1e3
+            top = sorted(totals.items(), key=lambda kv: -kv[1])[:5]
+            return len(kernels), [{"kernel": name[:120], "ms": round(ms, 3)} for name, ms in top]
+        except Exception as e:  # the profiler needs CUPTI; report why instead of failing the measurement
+            return None, f"torch.profiler failed: {e}"
+
     def timed(label, step):
         for _ in range(args.warmup):
             step()
@@ -94,6 +114,7 @@ def main():
         secs = time.perf_counter() - start
         rate = args.iters * pairs / secs
         peak = peak_memory_mib()
+        kernels, top_kernels = kernels_per_iter(step)
         print(f"{label:<17} {rate:>9.2f} pairs/s  ({1e3 * secs / args.iters:.1f} ms/batch of "
               f"{pairs}, {args.iters} iters, threads {torch.get_num_threads()}, peak {peak:.0f} MiB)")
         if args.json:
@@ -104,6 +125,7 @@ def main():
                     "ms_per_iter": 1e3 * secs / args.iters, "pairs": pairs, "seq_len": seq,
                     "layers": model.config.num_hidden_layers, "hidden": h, "peak_mib": peak,
                     "threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "kernels_per_iter": kernels, "top_kernels": top_kernels,
                 }) + "\n")
 
     print(f"torch {torch.__version__} PairRanker on {args.device} ({args.precision}): hidden {h}, layers "
