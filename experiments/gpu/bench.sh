@@ -8,7 +8,10 @@
 #     between them (one device: no all-reduce);
 #   - time to the first step of each of our processes, from a fresh kernel cache (cold) to a repeat of the first
 #     measurement with the kernels cached (warm);
-#   - full-mode inference at n = 11 candidates: 110 pair forwards per item, pairs/s, ours vs PyTorch.
+#   - full-mode inference at n = 11 candidates: 110 pair forwards per item, pairs/s, ours vs PyTorch;
+#   - after those, variants of our split training step (issue "Speed", item 1): with CUBECL_AUTOTUNE_LEVEL=minimal
+#     ("autotune minimal"), and with burn's operation fusion ("fusion": .gpu-bin/step_probe_fusion.gz from
+#     FUSION=1 experiments/gpu/build.sh; reported as "not built" without it).
 # Each measurement is its own process under its own timeout; a cell that fails or times out is reported as
 # such, and cells that would start after the time budget are reported as skipped.
 #
@@ -46,6 +49,8 @@ if [ "${SMOKE:-0}" = 1 ]; then
     TORCH_TIMEOUT=${TORCH_TIMEOUT:-120}
     cargo build -q -p ranker-train --example step_probe >>"$LOG" 2>&1 || abort "building step_probe failed; see $LOG"
     PROBE=${CARGO_TARGET_DIR:-target}/debug/examples/step_probe
+    # On the CPU the variants only touch burn-cuda: the same binary runs them, proving the table code.
+    PROBE_FUSION=$PROBE
     THREADS=(--threads "$(nproc)")
 else
     CONFIG=experiments/gpu/pair_ranker_large.json
@@ -60,6 +65,11 @@ else
         gzip -dc "$BIN/step_probe.gz" >"$WORK/bin/step_probe" && chmod +x "$WORK/bin/step_probe"
     fi
     PROBE=$WORK/bin/step_probe
+    PROBE_FUSION=
+    if [ -f "$BIN/step_probe_fusion.gz" ]; then
+        gzip -dc "$BIN/step_probe_fusion.gz" >"$WORK/bin/step_probe_fusion" && chmod +x "$WORK/bin/step_probe_fusion" &&
+            PROBE_FUSION=$WORK/bin/step_probe_fusion
+    fi
     THREADS=()
     # shellcheck source=experiments/gpu/cuda-env.sh
     source experiments/gpu/cuda-env.sh
@@ -122,9 +132,30 @@ for precision in fp32 bf16; do
 done
 ours "ours-train-fp32-warm" fp32 train 20 --split
 
-"$PY" - "$JSONL" "$CONFIG" "$DEVICE" "$STEPS" >"$TABLE" <<'EOF'
+# Variants of the split training step, after the core cells so that the table above comes first within the budget.
+# Autotuning is compiled into every CUDA build (feature `cuda`); features are additive, so no build here has it
+# off. CUBECL_AUTOTUNE_LEVEL=minimal is its cheapest run-time setting: cubecl still benchmarks the candidate
+# kernels, but anchors the shapes of its tuning keys more coarsely (fewer tunings, each reused for more shapes);
+# the default is `balanced`. Fusion is a separate build of step_probe (`--features cuda,fusion`).
+variant() { # name precision probe-command...
+    local name=$1 precision=$2
+    shift 2
+    cell "$name" "$OURS_TIMEOUT" "$@" --config "$CONFIG" --device "$DEVICE" --precision "$precision" \
+        --mode train --pairs 20 --steps "$STEPS" --split
+}
+for precision in fp32 bf16; do
+    variant "ours-train-$precision-autotune-minimal" "$precision" env CUBECL_AUTOTUNE_LEVEL=minimal "$PROBE"
+    if [ -n "$PROBE_FUSION" ]; then
+        variant "ours-train-$precision-fusion" "$precision" "$PROBE_FUSION"
+    else
+        echo "{\"cell\": \"ours-train-$precision-fusion\", \"status\": \"not built\"}" >>"$JSONL"
+        say "ours-train-$precision-fusion: not built (FUSION=1 experiments/gpu/build.sh)"
+    fi
+done
+
+"$PY" - "$JSONL" "$CONFIG" "$DEVICE" "$STEPS" "${SMOKE:-0}" >"$TABLE" <<'EOF'
 import json, sys
-path, config, device, steps = sys.argv[1:]
+path, config, device, steps, smoke = sys.argv[1:]
 rows = [json.loads(line) for line in open(path)]
 by = {r["cell"]: r for r in rows}
 
@@ -169,6 +200,29 @@ print("|---|---:|---:|")
 for r in rows:
     if r["cell"].startswith("ours-") and r.get("status") == "ok":
         print(f"| {r['cell']} | {r['first_step_s']:.2f} | {r['step_s']:.4f} |")
+print("\nVariants of our training step (the split step as above; `vs default` compares pairs/s with the first "
+      "table's row):\n")
+print("| variant | precision | pairs/s | vs default | forward s | backward + flatten s | optimiser s | step s | peak GiB |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+for precision in ("fp32", "bf16"):
+    base, _ = rate(f"ours-train-{precision}")
+    for variant, cell in (("default (autotune balanced)", f"ours-train-{precision}"),
+                          ("autotune minimal", f"ours-train-{precision}-autotune-minimal"),
+                          ("fusion", f"ours-train-{precision}-fusion")):
+        a, why = rate(cell)
+        if a is None:
+            print(f"| {variant} | {precision} | {why} | | | | | | |")
+            continue
+        r = by[cell]
+        vs = f"{a / base:.2f}×" if base else ""
+        print(f"| {variant} | {precision} | {a:.1f} | {vs} | {r['forward_s']:.4f} | {r['backward_s']:.4f} | "
+              f"{r['optimizer_s']:.4f} | {r['step_s']:.4f} | {peak_gib(cell)} |")
+print("\nAutotuning is compiled into every CUDA build; `autotune minimal` (CUBECL_AUTOTUNE_LEVEL=minimal) still tunes, "
+      "with coarser shape keys, so it is the cheapest setting, not autotune off. `fusion` is step_probe built with "
+      "`--features cuda,fusion` (FUSION=1 experiments/gpu/build.sh).")
+if smoke == "1":
+    print("On the CPU (SMOKE=1) the variants run the same Flex binary (the autotune level and fusion only touch "
+          "burn-cuda): these rows prove the table code, not a difference in speed.")
 print("\nPeak memory: ours = cubecl's pool bytes reserved on CUDA, process VmHWM on CPU; PyTorch = "
       "torch.cuda.max_memory_allocated on CUDA, ru_maxrss on CPU. Kernel launches per step are not counted here.")
 EOF

@@ -3,12 +3,15 @@
 //!
 //! It probes the CUDA libraries (cudarc panics on a missing one, so absence is reported first),
 //! prints the device, joins a one-rank NCCL process group through an in-process rendezvous store,
-//! computes the gradient of a small MLP on `Autodiff<Cuda>`, flattens it with the trainer's
-//! parameter table and reduces it with the trainer's own entry point
-//! (`gradient_reduce::all_reduce_flat_gradient`). It checks that the device path ran, that the
-//! raw device pointer handed to NCCL addresses exactly the tensor's values (also for a view with
-//! an offset), and that the one-rank sum leaves the buffer bitwise unchanged (one and several
-//! buckets, a small and a 64 MiB buffer).
+//! reports which float primitive `burn::backend::Cuda` has (`CubeTensor`, or burn-fusion's
+//! `FusionTensor` in a build with `--features cuda,fusion`), computes the gradient of a small MLP
+//! on `Autodiff<Cuda>`, flattens it with the trainer's parameter table and reduces it with the
+//! trainer's own entry point (`gradient_reduce::all_reduce_flat_gradient`). It checks that the
+//! device path ran, that the raw device pointer handed to NCCL addresses exactly the tensor's
+//! values (also for a view with an offset), and that the one-rank sum leaves the buffer bitwise
+//! unchanged (one and several buckets, a small and a 64 MiB buffer). A fusion build runs the same
+//! checks again on the un-fused `CubeBackend`, so both primitives are covered; every check name
+//! starts with the primitive it ran on (`cube` or `fusion`).
 //!
 //! Output: one `PASS name: detail` or `FAIL name: detail` line per check, `INFO` lines, and a
 //! final `SUMMARY` line. Exit status 0 when every check passed, 1 when one failed, 2 when the GPU
@@ -28,14 +31,17 @@ use burn::nn::{Linear, LinearConfig};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, ElementConversion, Tensor, TensorData};
+#[cfg(feature = "fusion")]
+use burn_cubecl::{cubecl::cuda::CudaRuntime, CubeBackend};
 use ranker_dist::{BackendChoice, BackendKind, DistEnv, DistOptions, StoreServer};
 use ranker_train::gradient_reduce::{
-    all_reduce_flat_gradient, is_cuda_backend, with_cuda_buffer, ReducePath,
+    all_reduce_flat_gradient, cuda_primitive, with_cuda_buffer, CudaPrimitive, ReducePath,
 };
 use ranker_train::optim::ParamTable;
 
-type Inner = Cuda;
-type Train = Autodiff<Cuda>;
+/// burn-cuda without fusion, which a fusion build checks as well.
+#[cfg(feature = "fusion")]
+type Unfused = CubeBackend<CudaRuntime, f32, i32, u8>;
 
 #[derive(Module, Debug)]
 struct Mlp<B: Backend> {
@@ -215,10 +221,14 @@ fn print_device_info(ordinal: usize) {
 }
 
 fn run_checks(ordinal: usize, report: &mut Report) -> Result<(), String> {
+    let primitive = cuda_primitive::<Cuda>();
     report.check(
         "backend type",
-        is_cuda_backend::<Inner>(),
-        "burn::backend::Cuda's float primitive is CubeTensor<CudaRuntime> (no fusion)",
+        primitive.is_some(),
+        match primitive {
+            Some(p) => format!("burn::backend::Cuda's float primitive is {p}"),
+            None => "burn::backend::Cuda's float primitive is not one gradient_reduce knows".into(),
+        },
     );
 
     // A one-rank process group through an in-process store, as `launch` would set it up.
@@ -253,17 +263,40 @@ fn run_checks(ordinal: usize, report: &mut Report) -> Result<(), String> {
         ),
     );
 
+    check_device_path::<Cuda>(ordinal, &mut pg, report)?;
+    #[cfg(feature = "fusion")]
+    check_device_path::<Unfused>(ordinal, &mut pg, report)?;
+
+    pg.finish().map_err(|e| e.to_string())?;
+    drop(store);
+    Ok(())
+}
+
+/// The gradient, raw-pointer and all-reduce checks on backend `B`, named after its primitive.
+fn check_device_path<B: Backend<Device = CudaDevice>>(
+    ordinal: usize,
+    pg: &mut ranker_dist::ProcessGroup,
+    report: &mut Report,
+) -> Result<(), String> {
+    let tag = match cuda_primitive::<B>() {
+        Some(CudaPrimitive::Cube) => "cube",
+        Some(CudaPrimitive::Fusion) => "fusion",
+        None => return Err(format!("{} is not burn-cuda", std::any::type_name::<B>())),
+    };
+    let mut report = Tagged { tag, report };
+    let report = &mut report;
+
     // The gradient of a small MLP, flattened like the trainer does.
     let device = CudaDevice::new(ordinal);
-    <Train as Backend>::seed(&device, 7);
-    let model = Mlp::<Train>::new(&device);
-    let x = Tensor::<Train, 2>::random([32, 16], Distribution::Normal(0.0, 1.0), &device);
-    let target = Tensor::<Train, 2>::random([32, 3], Distribution::Normal(0.0, 1.0), &device);
+    <Autodiff<B> as Backend>::seed(&device, 7);
+    let model = Mlp::<Autodiff<B>>::new(&device);
+    let x = Tensor::<Autodiff<B>, 2>::random([32, 16], Distribution::Normal(0.0, 1.0), &device);
+    let target = Tensor::<Autodiff<B>, 2>::random([32, 3], Distribution::Normal(0.0, 1.0), &device);
     let loss = (model.forward(x) - target).powi_scalar(2).mean();
     let loss_share: f64 = loss.clone().into_scalar().elem();
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     let table = ParamTable::of(&model);
-    let flat = table.flatten::<Inner>(&grads, &device);
+    let flat = table.flatten::<B>(&grads, &device);
     let expected = values(flat.clone());
     report.check(
         "gradient",
@@ -310,9 +343,8 @@ fn run_checks(ordinal: usize, report: &mut Report) -> Result<(), String> {
 
     // A view at an offset (the parent dropped, so the view owns its memory alone).
     let parent: Vec<f32> = (0..(64 + 1000)).map(|i| i as f32 * 0.5 - 7.0).collect();
-    let view =
-        Tensor::<Inner, 1>::from_data(TensorData::new(parent.clone(), [parent.len()]), &device)
-            .slice(64..64 + 1000);
+    let view = Tensor::<B, 1>::from_data(TensorData::new(parent.clone(), [parent.len()]), &device)
+        .slice(64..64 + 1000);
     let (_, lent) = with_cuda_buffer(view, |buffer| {
         (buffer, read_device(&ctx, buffer.ptr, buffer.len))
     })
@@ -344,7 +376,7 @@ fn run_checks(ordinal: usize, report: &mut Report) -> Result<(), String> {
     let mut flat = flat;
     for bucket_mb in [25.0, 1.0 / 1024.0] {
         let loss =
-            Tensor::<Inner, 1>::from_data(TensorData::new(vec![loss_share as f32], [1]), &device);
+            Tensor::<B, 1>::from_data(TensorData::new(vec![loss_share as f32], [1]), &device);
         let reduced = all_reduce_flat_gradient(flat, loss, pg.collective(), bucket_mb, &device)
             .map_err(|e| e.to_string())?;
         report.check(
@@ -369,10 +401,10 @@ fn run_checks(ordinal: usize, report: &mut Report) -> Result<(), String> {
     }
 
     // A 64 MiB buffer in 4 MiB buckets: 16 NCCL calls in one group.
-    let big = Tensor::<Inner, 1>::random([16 << 20], Distribution::Uniform(-1.0, 1.0), &device);
+    let big = Tensor::<B, 1>::random([16 << 20], Distribution::Uniform(-1.0, 1.0), &device);
     let big_expected = values(big.clone());
     let started = std::time::Instant::now();
-    let half = Tensor::<Inner, 1>::from_floats([0.5], &device);
+    let half = Tensor::<B, 1>::from_floats([0.5], &device);
     let reduced = all_reduce_flat_gradient(big, half, pg.collective(), 4.0, &device)
         .map_err(|e| e.to_string())?;
     let elapsed = started.elapsed();
@@ -388,9 +420,20 @@ fn run_checks(ordinal: usize, report: &mut Report) -> Result<(), String> {
         ),
     );
 
-    pg.finish().map_err(|e| e.to_string())?;
-    drop(store);
     Ok(())
+}
+
+/// A [`Report`] whose check names start with a tag.
+struct Tagged<'a> {
+    tag: &'static str,
+    report: &'a mut Report,
+}
+
+impl Tagged<'_> {
+    fn check(&mut self, name: &str, ok: bool, detail: impl AsRef<str>) {
+        self.report
+            .check(&format!("{} {name}", self.tag), ok, detail);
+    }
 }
 
 fn values<B: Backend>(t: Tensor<B, 1>) -> Vec<f32> {

@@ -13,13 +13,15 @@
 //!
 //! Peak: on CUDA, the bytes cubecl's memory pools hold after the steps (pools only grow between cleanups,
 //! so this is their high-water mark); on CPU, the process's `VmHWM`.
-//! Output: one JSON line with the settings, `first_step_s`, `step_s`, `pairs_per_s`, with `--split` the
-//! medians `forward_s`, `backward_s`, `optimizer_s` (the device synchronised between them, which the plain
-//! step does not do), `peak_bytes`, `peak_source` and `params`.
+//! Output: one JSON line with the settings (`backend`: burn's name for it, `fusion<..>` when fused),
+//! `first_step_s`, `step_s`, `pairs_per_s`, with `--split` the medians `forward_s`, `backward_s`, `optimizer_s`
+//! (the device synchronised between them, which the plain step does not do), `peak_bytes`, `peak_source` and
+//! `params`.
 //!
 //! Usage: `step_probe [--config FILE] [--seq N] [--pairs N] [--precision fp32|bf16|fp16]
 //! [--checkpointing on|off] [--steps N] [--split] [--mode train|infer] [--device cuda|cpu]`
-//! (`--seq` and `--pairs` override the config's; cuda needs `--features cuda`).
+//! (`--seq` and `--pairs` override the config's; cuda needs `--features cuda`, and runs burn's operation
+//! fusion with `--features cuda,fusion`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -257,6 +259,7 @@ fn run<B: AutodiffBackend>(args: &Args, shape: &Shape, device: &B::Device) -> se
         "precision": args.precision.as_str(),
         "checkpointing": args.checkpointing,
         "device": if args.cuda { "cuda" } else { "cpu" },
+        "backend": B::name(device),
         "steps": args.steps,
         "first_step_s": t.steps[0],
         "step_s": step_s,
@@ -282,18 +285,15 @@ fn peak_memory<B: AutodiffBackend>(args: &Args, device: &B::Device) -> (u64, &'s
 
 #[cfg(feature = "cuda")]
 fn cuda_pool_bytes<B: AutodiffBackend>(device: &B::Device) -> u64 {
-    use burn::tensor::TensorPrimitive;
+    use burn::backend::cuda::CudaDevice;
     use burn_cubecl::cubecl::cuda::CudaRuntime;
-    use burn_cubecl::tensor::CubeTensor;
-    let probe = Tensor::<B::InnerBackend, 1>::zeros([1], device);
-    let TensorPrimitive::Float(primitive) = probe.into_primitive() else {
-        unreachable!("a float tensor");
-    };
-    let any: Box<dyn std::any::Any> = Box::new(primitive);
-    let cube = any
-        .downcast::<CubeTensor<CudaRuntime>>()
-        .expect("burn-cuda float tensor");
-    cube.client
+    use burn_cubecl::cubecl::Runtime;
+    // burn-cuda's device, fused or not; cubecl's client for it owns the memory pools.
+    let any: &dyn std::any::Any = device;
+    let device = any
+        .downcast_ref::<CudaDevice>()
+        .expect("a burn-cuda device");
+    CudaRuntime::client(device)
         .memory_usage()
         .map(|u| u.bytes_reserved)
         .unwrap_or(0)

@@ -1,17 +1,20 @@
 //! The device path of the gradient all-reduce: a burn-cuda `f32` vector's device memory handed to
 //! NCCL, reduced in place, and used on as the same tensor.
 //!
-//! burn 0.21 without its `fusion` feature (this workspace never enables it): the cuda float
+//! burn 0.21 without its `fusion` feature (this crate's default `cuda` build): the cuda float
 //! primitive is `burn_cubecl::tensor::CubeTensor<CudaRuntime>`; `client.get_resource(handle)`
 //! resolves the handle, view offsets included, to cubecl-cuda's `GpuResource`, whose `ptr` is the
 //! `CUdeviceptr` of the first element and `size` the bytes of the view. burn and our NCCL
 //! communicator share the device's primary CUDA context (both retain it through cudarc), so the
-//! pointer is valid for NCCL. The training loop is generic over its backend, so the primitive is
-//! reached by `TypeId` comparison and `Any` downcasting; any other backend is left untouched.
+//! pointer is valid for NCCL. With feature `fusion` the primitive is burn-fusion's
+//! `FusionTensor<FusionCubeRuntime<CudaRuntime>>` instead: it is resolved to the `CubeTensor`
+//! behind it, lent the same way, and registered back with its fusion client (module `fusion`).
+//! The training loop is generic over its backend, so the primitive is reached by `TypeId`
+//! comparison and `Any` downcasting; any other backend is left untouched (the host path).
 //!
-//! Ordering: every kernel queued by burn is waited for (`client.sync()`) before NCCL reads the
-//! buffer, and NCCL's stream is waited for (inside the communicator's call) before burn reads it
-//! again.
+//! Ordering: every kernel queued by burn is waited for (`client.sync()`, after fusion has flushed
+//! the tensor's stream) before NCCL reads the buffer, and NCCL's stream is waited for (inside the
+//! communicator's call) before burn reads it again.
 
 use std::any::{Any, TypeId};
 
@@ -26,11 +29,43 @@ use ranker_dist::NcclCollective;
 use super::flat::{all_reduce_on_host, split, ReducePath, ReducedGradient};
 use crate::error::TrainError;
 
-type CudaFloat = CubeTensor<CudaRuntime>;
+pub(super) type CudaFloat = CubeTensor<CudaRuntime>;
 
-/// Whether `B`'s float tensors are burn-cuda's (`burn::backend::Cuda` without fusion).
+/// The burn-cuda float primitive a backend has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CudaPrimitive {
+    /// `CubeTensor<CudaRuntime>`: `burn::backend::Cuda` without burn's `fusion` feature.
+    Cube,
+    /// `FusionTensor<FusionCubeRuntime<CudaRuntime>>`: `burn::backend::Cuda` with it (recognised
+    /// only in a build with this crate's feature `fusion`).
+    Fusion,
+}
+
+impl std::fmt::Display for CudaPrimitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CudaPrimitive::Cube => "CubeTensor<CudaRuntime>",
+            CudaPrimitive::Fusion => "FusionTensor<FusionCubeRuntime<CudaRuntime>>",
+        })
+    }
+}
+
+/// Which burn-cuda float primitive `B` has; `None` for any other backend.
+pub fn cuda_primitive<B: Backend>() -> Option<CudaPrimitive> {
+    let float = TypeId::of::<B::FloatTensorPrimitive>();
+    if float == TypeId::of::<CudaFloat>() {
+        return Some(CudaPrimitive::Cube);
+    }
+    #[cfg(feature = "fusion")]
+    if float == TypeId::of::<super::fusion::FusionFloat>() {
+        return Some(CudaPrimitive::Fusion);
+    }
+    None
+}
+
+/// Whether `B`'s float tensors are burn-cuda's, fused or not.
 pub fn is_cuda_backend<B: Backend>() -> bool {
-    TypeId::of::<B::FloatTensorPrimitive>() == TypeId::of::<CudaFloat>()
+    cuda_primitive::<B>().is_some()
 }
 
 /// The device memory of a burn-cuda `f32` vector, as [`with_cuda_buffer`] lends it.
@@ -45,7 +80,7 @@ pub struct CudaBuffer {
     pub copied: bool,
 }
 
-/// Lends `f` the device memory of `tensor`, a vector of a burn-cuda backend.
+/// Lends `f` the device memory of `tensor`, a vector of a burn-cuda backend (fused or not).
 ///
 /// Returns `(tensor, None)` untouched when `B` is not burn-cuda or the tensor is not `f32`.
 /// Otherwise the tensor is made contiguous and exclusively owned (copied on the device when
@@ -59,12 +94,32 @@ pub fn with_cuda_buffer<B: Backend, R>(
     if !is_cuda_backend::<B>() {
         return Ok((tensor, None));
     }
-    let cube = match cast::<B::FloatTensorPrimitive, CudaFloat>(tensor.into_primitive().tensor()) {
-        Ok(cube) => cube,
-        Err(primitive) => return Ok((from_primitive::<B>(primitive), None)),
+    let primitive = tensor.into_primitive().tensor();
+    let primitive = match cast::<B::FloatTensorPrimitive, CudaFloat>(primitive) {
+        Ok(cube) => {
+            let (cube, out) = lend(cube, f)?;
+            return Ok((from_primitive::<B>(restore::<B, _>(cube)), out));
+        }
+        Err(primitive) => primitive,
     };
+    #[cfg(feature = "fusion")]
+    let primitive = match cast::<B::FloatTensorPrimitive, super::fusion::FusionFloat>(primitive) {
+        Ok(fused) => {
+            let (fused, out) = super::fusion::with_inner(fused, |cube| lend(cube, f))?;
+            return Ok((from_primitive::<B>(restore::<B, _>(fused)), out));
+        }
+        Err(primitive) => primitive,
+    };
+    Ok((from_primitive::<B>(primitive), None))
+}
+
+/// [`with_cuda_buffer`] on the `CubeTensor` itself: `(cube, None)` when it is not `f32`.
+fn lend<R>(
+    cube: CudaFloat,
+    f: impl FnOnce(CudaBuffer) -> R,
+) -> Result<(CudaFloat, Option<R>), TrainError> {
     if cube.dtype != DType::F32 {
-        return Ok((from_cube::<B>(cube), None));
+        return Ok((cube, None));
     }
     let len = cube.meta.shape().num_elements();
     let (cube, copied) = exclusive_contiguous(cube);
@@ -91,7 +146,7 @@ pub fn with_cuda_buffer<B: Backend, R>(
     });
     // The resource keeps the allocation alive until `f` is done.
     drop(resource);
-    Ok((from_cube::<B>(cube), Some(out)))
+    Ok((cube, Some(out)))
 }
 
 /// The device path of [`super::all_reduce_flat_gradient`] for `joined` (`n` gradient values,
@@ -139,11 +194,10 @@ fn exclusive_contiguous(tensor: CudaFloat) -> (CudaFloat, bool) {
     }
 }
 
-fn from_cube<B: Backend>(cube: CudaFloat) -> Tensor<B, 1> {
-    match cast::<CudaFloat, B::FloatTensorPrimitive>(cube) {
-        Ok(primitive) => from_primitive::<B>(primitive),
-        Err(_) => unreachable!("is_cuda_backend checked that B's float primitive is CudaFloat"),
-    }
+/// `primitive` back as `B`'s float primitive, which it was taken from.
+fn restore<B: Backend, T: 'static>(primitive: T) -> B::FloatTensorPrimitive {
+    cast::<T, B::FloatTensorPrimitive>(primitive)
+        .unwrap_or_else(|_| unreachable!("downcast from B's float primitive just before"))
 }
 
 fn from_primitive<B: Backend>(primitive: B::FloatTensorPrimitive) -> Tensor<B, 1> {
@@ -174,11 +228,26 @@ mod tests {
     #[test]
     fn other_backends_are_left_untouched() {
         assert!(!is_cuda_backend::<Flex>());
+        assert_eq!(cuda_primitive::<Flex>(), None);
         let device = Default::default();
         let t = Tensor::<Flex, 1>::from_floats([1.0, 2.0], &device);
         let (back, lent) = with_cuda_buffer(t.clone(), |b| b.len).unwrap();
         assert_eq!(lent, None);
         assert_eq!(back.into_data(), t.into_data());
+    }
+
+    #[test]
+    fn burn_cuda_primitives_are_recognised() {
+        let cuda = if cfg!(feature = "fusion") {
+            CudaPrimitive::Fusion
+        } else {
+            CudaPrimitive::Cube
+        };
+        assert_eq!(cuda_primitive::<burn::backend::Cuda>(), Some(cuda));
+        assert_eq!(
+            cuda_primitive::<burn_cubecl::CubeBackend<CudaRuntime, f32, i32, u8>>(),
+            Some(CudaPrimitive::Cube)
+        );
     }
 
     #[test]
