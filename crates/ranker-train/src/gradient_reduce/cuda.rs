@@ -12,9 +12,14 @@
 //! The training loop is generic over its backend, so the primitive is reached by `TypeId`
 //! comparison and `Any` downcasting; any other backend is left untouched (the host path).
 //!
-//! Ordering: every kernel queued by burn is waited for (`client.sync()`, after fusion has flushed
-//! the tensor's stream) before NCCL reads the buffer, and NCCL's stream is waited for (inside the
-//! communicator's call) before burn reads it again.
+//! Ordering: the kernels burn queued on its stream are waited for (`client.sync()`, after fusion
+//! has flushed the tensor's stream) before NCCL reads the buffer, and NCCL's stream is waited for
+//! (inside the communicator's call) before burn reads it again. In cubecl-cuda 0.10 `sync` is a
+//! wait on the calling thread's stream (an event recorded on it, then synchronised), not a device
+//! or context synchronisation. A device-side wait (NCCL's stream waiting on an event of burn's)
+//! would save the host round trip of about one kernel launch per step, but cubecl keeps its
+//! `CUstream` private to its server; the gradient is complete only after the last backward kernel
+//! anyway, so no overlap is lost.
 
 use std::any::{Any, TypeId};
 
