@@ -9,9 +9,12 @@
 #   - time to the first step of each of our processes, from a fresh kernel cache (cold) to a repeat of the first
 #     measurement with the kernels cached (warm);
 #   - full-mode inference at n = 11 candidates: 110 pair forwards per item, pairs/s, ours vs PyTorch;
-#   - after those, variants of our split training step (issue "Speed", item 1): with CUBECL_AUTOTUNE_LEVEL=minimal
-#     ("autotune minimal"), and with burn's operation fusion ("fusion": .gpu-bin/step_probe_fusion.gz from
-#     FUSION=1 experiments/gpu/build.sh; reported as "not built" without it).
+#   - kernel launches per training step, ours (cubecl's launch log, step_probe --kernel-log) vs PyTorch's
+#     (torch.profiler), with the most launched / most time-consuming kernels;
+#   - after those, variants of our split training step (issue "Speed", item 1): without autotuning ("autotune
+#     off": .gpu-bin/step_probe_no_autotune.gz), with CUBECL_AUTOTUNE_LEVEL=minimal ("autotune minimal"), and with
+#     burn's operation fusion ("fusion": .gpu-bin/step_probe_fusion.gz); the two builds come from
+#     VARIANTS=1 experiments/gpu/build.sh and are reported as "not built" without it.
 # Each measurement is its own process under its own timeout; a cell that fails or times out is reported as
 # such, and cells that would start after the time budget are reported as skipped.
 #
@@ -20,6 +23,8 @@
 #   SMOKE=1 experiments/gpu/bench.sh  # CPU end-to-end run of the same table on pair_ranker_smoke.json (tiny
 #                                     # dimensions), step_probe built with cargo here, PyTorch on CPU
 #   OUT=dir STEPS=6 BUDGET_S=450 OURS_TIMEOUT=90 TORCH_TIMEOUT=60 experiments/gpu/bench.sh
+#   PART=core | variants | all (default all): `variants` runs our default training step (the baseline) and the
+#                                     # variants only, for a second device call when the first ran out of budget
 # Output: $OUT/bench.md (the tables), $OUT/bench.jsonl (one line per measurement), $OUT/bench.log.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,6 +32,8 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-$(mktemp -d)}
 STEPS=${STEPS:-6}
 BUDGET_S=${BUDGET_S:-450}
+PART=${PART:-all}
+case $PART in core | variants | all) ;; *) echo "bench.sh: PART=$PART (core, variants, all)" >&2; exit 2 ;; esac
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
 JSONL="$OUT/bench.jsonl"
@@ -51,6 +58,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
     PROBE=${CARGO_TARGET_DIR:-target}/debug/examples/step_probe
     # On the CPU the variants only touch burn-cuda: the same binary runs them, proving the table code.
     PROBE_FUSION=$PROBE
+    PROBE_NO_AUTOTUNE=$PROBE
     THREADS=(--threads "$(nproc)")
 else
     CONFIG=experiments/gpu/pair_ranker_large.json
@@ -65,11 +73,13 @@ else
         gzip -dc "$BIN/step_probe.gz" >"$WORK/bin/step_probe" && chmod +x "$WORK/bin/step_probe"
     fi
     PROBE=$WORK/bin/step_probe
-    PROBE_FUSION=
-    if [ -f "$BIN/step_probe_fusion.gz" ]; then
-        gzip -dc "$BIN/step_probe_fusion.gz" >"$WORK/bin/step_probe_fusion" && chmod +x "$WORK/bin/step_probe_fusion" &&
-            PROBE_FUSION=$WORK/bin/step_probe_fusion
-    fi
+    unpack_variant() { # step_probe_<variant>: its path, or nothing when it was not built
+        if [ -f "$BIN/$1.gz" ] && gzip -dc "$BIN/$1.gz" >"$WORK/bin/$1" && chmod +x "$WORK/bin/$1"; then
+            echo "$WORK/bin/$1"
+        fi
+    }
+    PROBE_FUSION=$(unpack_variant step_probe_fusion)
+    PROBE_NO_AUTOTUNE=$(unpack_variant step_probe_no_autotune)
     THREADS=()
     # shellcheck source=experiments/gpu/cuda-env.sh
     source experiments/gpu/cuda-env.sh
@@ -123,35 +133,58 @@ torch() { # name precision only pairs
 # A fresh kernel cache: the first process compiles its kernels (cold); the last one repeats the first with
 # them cached (warm).
 export RANKER_KERNEL_CACHE="$WORK/kernel-cache"
-# Ours and PyTorch alternate, so a machine that drifts treats both alike.
-for precision in fp32 bf16; do
-    ours "ours-train-$precision" "$precision" train 20 --split
-    torch "torch-train-$precision" "$precision" train 20
-    ours "ours-infer-$precision" "$precision" infer 110
-    torch "torch-infer-$precision" "$precision" forward 110
-done
-ours "ours-train-fp32-warm" fp32 train 20 --split
+if [ "$PART" != variants ]; then
+    # Ours and PyTorch alternate, so a machine that drifts treats both alike.
+    for precision in fp32 bf16; do
+        ours "ours-train-$precision" "$precision" train 20 --split
+        torch "torch-train-$precision" "$precision" train 20
+        ours "ours-infer-$precision" "$precision" infer 110
+        torch "torch-infer-$precision" "$precision" forward 110
+    done
+    ours "ours-train-fp32-warm" fp32 train 20 --split
+    # Kernel launches of one training step (the second: the first compiles and tunes), in processes of their own
+    # because the launch log costs host time; PyTorch's count comes with its training cells above.
+    for precision in fp32 bf16; do
+        if [ "$DEVICE" = cuda ]; then
+            ours "ours-kernels-train-$precision" "$precision" train 20 --steps 2 \
+                --kernel-log "$WORK/kernels-$precision.log"
+        else
+            echo "{\"cell\": \"ours-kernels-train-$precision\", \"status\": \"CUDA only\"}" >>"$JSONL"
+        fi
+    done
+else
+    for precision in fp32 bf16; do
+        ours "ours-train-$precision" "$precision" train 20 --split
+    done
+fi
 
 # Variants of the split training step, after the core cells so that the table above comes first within the budget.
-# Autotuning is compiled into every CUDA build (feature `cuda`); features are additive, so no build here has it
-# off. CUBECL_AUTOTUNE_LEVEL=minimal is its cheapest run-time setting: cubecl still benchmarks the candidate
-# kernels, but anchors the shapes of its tuning keys more coarsely (fewer tunings, each reused for more shapes);
-# the default is `balanced`. Fusion is a separate build of step_probe (`--features cuda,fusion`).
+# Autotuning is compiled into the default CUDA build (ranker-cli's `cuda`, ranker-train's `autotune`);
+# step_probe_no_autotune is built without it (every matmul on one fixed kernel). CUBECL_AUTOTUNE_LEVEL=minimal is
+# autotuning's cheapest run-time setting: cubecl still benchmarks the candidate kernels, but anchors the shapes of
+# its tuning keys more coarsely (fewer tunings, each reused for more shapes); the default is `balanced`.
+# step_probe_fusion is built with `--features autotune,fusion`.
 variant() { # name precision probe-command...
     local name=$1 precision=$2
     shift 2
     cell "$name" "$OURS_TIMEOUT" "$@" --config "$CONFIG" --device "$DEVICE" --precision "$precision" \
         --mode train --pairs 20 --steps "$STEPS" --split
 }
-for precision in fp32 bf16; do
-    variant "ours-train-$precision-autotune-minimal" "$precision" env CUBECL_AUTOTUNE_LEVEL=minimal "$PROBE"
-    if [ -n "$PROBE_FUSION" ]; then
-        variant "ours-train-$precision-fusion" "$precision" "$PROBE_FUSION"
+built_variant() { # name precision probe
+    if [ -n "$3" ]; then
+        variant "$1" "$2" "$3"
     else
-        echo "{\"cell\": \"ours-train-$precision-fusion\", \"status\": \"not built\"}" >>"$JSONL"
-        say "ours-train-$precision-fusion: not built (FUSION=1 experiments/gpu/build.sh)"
+        echo "{\"cell\": \"$1\", \"status\": \"not built\"}" >>"$JSONL"
+        say "$1: not built (VARIANTS=1 experiments/gpu/build.sh)"
     fi
-done
+}
+if [ "$PART" != core ]; then
+    for precision in fp32 bf16; do
+        built_variant "ours-train-$precision-no-autotune" "$precision" "$PROBE_NO_AUTOTUNE"
+        variant "ours-train-$precision-autotune-minimal" "$precision" env CUBECL_AUTOTUNE_LEVEL=minimal "$PROBE"
+        built_variant "ours-train-$precision-fusion" "$precision" "$PROBE_FUSION"
+    done
+fi
 
 "$PY" - "$JSONL" "$CONFIG" "$DEVICE" "$STEPS" "${SMOKE:-0}" >"$TABLE" <<'EOF'
 import json, sys
@@ -200,6 +233,20 @@ print("|---|---:|---:|")
 for r in rows:
     if r["cell"].startswith("ours-") and r.get("status") == "ok":
         print(f"| {r['cell']} | {r['first_step_s']:.2f} | {r['step_s']:.4f} |")
+print("\nKernel launches per training step (20 pairs, AdamW): ours = cubecl's launch log of the second step "
+      "(step_probe --kernel-log), PyTorch = CUDA kernels of one iteration in torch.profiler (no memcpy/memset):\n")
+print("| precision | ours launches | PyTorch launches | ours most launched (launches) | PyTorch most GPU time (ms) |")
+print("|---|---:|---:|---|---|")
+for precision in ("fp32", "bf16"):
+    ours_r = by.get(f"ours-kernels-train-{precision}", {})
+    torch_r = by.get(f"torch-train-{precision}", {})
+    ours_n = ours_r.get("kernels_per_step") if ours_r.get("status") == "ok" else ours_r.get("status", "not run")
+    torch_n = torch_r.get("kernels_per_iter") if torch_r.get("status") == "ok" else torch_r.get("status", "not run")
+    ours_top = "<br>".join(f"{k['kernel']} ({k['launches']})" for k in ours_r.get("top_kernels") or [])
+    top = torch_r.get("top_kernels")
+    torch_top = "<br>".join(f"{k['kernel']} ({k['ms']})" for k in top) if isinstance(top, list) else (top or "")
+    print(f"| {precision} | {ours_n if ours_n is not None else 'n/a'} | {torch_n if torch_n is not None else 'n/a (CPU)'} "
+          f"| {ours_top} | {torch_top} |")
 print("\nVariants of our training step (the split step as above; `vs default` compares pairs/s with the first "
       "table's row):\n")
 print("| variant | precision | pairs/s | vs default | forward s | backward + flatten s | optimiser s | step s | peak GiB |")
@@ -207,6 +254,7 @@ print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for precision in ("fp32", "bf16"):
     base, _ = rate(f"ours-train-{precision}")
     for variant, cell in (("default (autotune balanced)", f"ours-train-{precision}"),
+                          ("autotune off", f"ours-train-{precision}-no-autotune"),
                           ("autotune minimal", f"ours-train-{precision}-autotune-minimal"),
                           ("fusion", f"ours-train-{precision}-fusion")):
         a, why = rate(cell)
@@ -217,14 +265,15 @@ for precision in ("fp32", "bf16"):
         vs = f"{a / base:.2f}×" if base else ""
         print(f"| {variant} | {precision} | {a:.1f} | {vs} | {r['forward_s']:.4f} | {r['backward_s']:.4f} | "
               f"{r['optimizer_s']:.4f} | {r['step_s']:.4f} | {peak_gib(cell)} |")
-print("\nAutotuning is compiled into every CUDA build; `autotune minimal` (CUBECL_AUTOTUNE_LEVEL=minimal) still tunes, "
-      "with coarser shape keys, so it is the cheapest setting, not autotune off. `fusion` is step_probe built with "
-      "`--features cuda,fusion` (FUSION=1 experiments/gpu/build.sh).")
+print("\nAutotuning is compiled into the default CUDA build; `autotune off` is step_probe built without it (every "
+      "matmul on one fixed kernel); `autotune minimal` (CUBECL_AUTOTUNE_LEVEL=minimal) still tunes, with coarser shape "
+      "keys; `fusion` is step_probe built with `--features autotune,fusion`. The two builds come from "
+      "VARIANTS=1 experiments/gpu/build.sh.")
 if smoke == "1":
     print("On the CPU (SMOKE=1) the variants run the same Flex binary (the autotune level and fusion only touch "
           "burn-cuda): these rows prove the table code, not a difference in speed.")
 print("\nPeak memory: ours = cubecl's pool bytes reserved on CUDA, process VmHWM on CPU; PyTorch = "
-      "torch.cuda.max_memory_allocated on CUDA, ru_maxrss on CPU. Kernel launches per step are not counted here.")
+      "torch.cuda.max_memory_allocated on CUDA, ru_maxrss on CPU.")
 EOF
 cat "$TABLE"
 say "table: $TABLE; per-measurement JSON: $JSONL; log: $LOG"

@@ -65,12 +65,12 @@ PY=${PYTHON:-/opt/torch/.venv/bin/python3}
 summary "# llm-ranker GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -srm)"
 # build.sh leaves the binaries gzipped (small enough to carry); unpack them here.
 mkdir -p "$WORK/bin"
-for b in ranker gpu_check; do
+for b in ranker gpu_check gpu_check_fusion; do
     if [ -x "$BIN/$b" ]; then
         cp "$BIN/$b" "$WORK/bin/$b"
     elif [ -f "$BIN/$b.gz" ]; then
         gzip -dc "$BIN/$b.gz" >"$WORK/bin/$b" && chmod +x "$WORK/bin/$b" || abort "setup: cannot unpack $BIN/$b.gz"
-    else
+    elif [ "$b" != gpu_check_fusion ]; then # the fusion build is optional (VARIANTS=1 build.sh)
         abort "setup: neither $BIN/$b nor $BIN/$b.gz exists (build with experiments/gpu/build.sh and carry $BIN)"
     fi
 done
@@ -92,6 +92,18 @@ case $rc in
 124) fail "gpu_check: timed out after 120 s" ;;
 *) fail "gpu_check: exit $rc; last lines: $(tail -n 5 "$WORK/gpu_check.out" | tr '\n' ' ')" ;;
 esac
+if [ -x "$BIN/gpu_check_fusion" ]; then # the same checks through burn's fused primitive (and the un-fused one)
+    say "== gpu_check_fusion"
+    timeout 180 "$BIN/gpu_check_fusion" 0 >"$WORK/gpu_check_fusion.out" 2>&1
+    rc=$?
+    cat "$WORK/gpu_check_fusion.out" >>"$LOG"
+    grep -E '^(INFO|MISSING|PASS|FAIL|SUMMARY)' "$WORK/gpu_check_fusion.out" | tee -a "$LOG" >>"$SUMMARY"
+    case $rc in
+    0) pass "gpu_check_fusion (exit 0)" ;;
+    124) fail "gpu_check_fusion: timed out after 180 s" ;;
+    *) fail "gpu_check_fusion: exit $rc; last lines: $(tail -n 5 "$WORK/gpu_check_fusion.out" | tr '\n' ' ')" ;;
+    esac
+fi
 
 # ---- 2. quickstart steps on CPU and CUDA
 say "== quickstart: $STEPS steps, cpu vs cuda"

@@ -49,6 +49,7 @@ struct Args {
     split: bool,
     infer: bool,
     cuda: bool,
+    kernel_log: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -62,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
         split: false,
         infer: false,
         cuda: false,
+        kernel_log: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -96,11 +98,15 @@ fn parse_args() -> Result<Args, String> {
                     other => return Err(format!("--device: {other} (cuda, cpu)")),
                 }
             }
+            "--kernel-log" => args.kernel_log = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown argument {other}")),
         }
     }
     if args.steps < 2 {
         return Err("--steps: at least 2 (the first is timed apart)".into());
+    }
+    if args.kernel_log.is_some() && !args.cuda {
+        return Err("--kernel-log: only with --device cuda (cubecl logs the launches)".into());
     }
     Ok(args)
 }
@@ -165,6 +171,84 @@ struct Timings {
     forward: Vec<f64>,
     backward: Vec<f64>,
     optimizer: Vec<f64>,
+    kernels: KernelCount,
+}
+
+/// The kernel launches of the second step, read from cubecl's launch log (`--kernel-log`).
+#[derive(Default)]
+struct KernelCount {
+    log: Option<PathBuf>,
+    /// Log lines written when the first step ended.
+    after_first: usize,
+    /// Kernel names launched during the second step.
+    second: Option<Vec<String>>,
+}
+
+impl KernelCount {
+    fn new(log: Option<&PathBuf>) -> Self {
+        Self {
+            log: log.cloned(),
+            ..Self::default()
+        }
+    }
+
+    /// Called after step `step` has finished on the device.
+    fn step_done(&mut self, step: usize) {
+        let Some(log) = &self.log else { return };
+        match step {
+            0 => self.after_first = settled_lines(log).len(),
+            1 => {
+                let lines = settled_lines(log);
+                let names = lines.get(self.after_first..).unwrap_or_default();
+                self.second = Some(
+                    names
+                        .iter()
+                        .map(|l| l.strip_prefix("Executing ").unwrap_or(l).to_string())
+                        .collect(),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// `kernels_per_step` and the eight most launched kernels of the second step.
+    fn report(&self) -> (Option<usize>, Option<Vec<serde_json::Value>>) {
+        let Some(names) = &self.second else {
+            return (None, None);
+        };
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for name in names {
+            *counts.entry(name.as_str()).or_default() += 1;
+        }
+        let mut top: Vec<_> = counts.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let top = top
+            .into_iter()
+            .take(8)
+            .map(|(name, n)| serde_json::json!({ "kernel": name, "launches": n }))
+            .collect();
+        (Some(names.len()), Some(top))
+    }
+}
+
+/// The lines of cubecl's launch log once its writer thread has caught up: the line count unchanged
+/// for 200 ms (at most 10 s of waiting).
+fn settled_lines(log: &std::path::Path) -> Vec<String> {
+    let read = || {
+        std::fs::read_to_string(log)
+            .map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    let mut lines = read();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let now = read();
+        if now.len() == lines.len() || Instant::now() > deadline {
+            return now;
+        }
+        lines = now;
+    }
 }
 
 fn median(values: &[f64]) -> Option<f64> {
@@ -194,8 +278,11 @@ fn train_steps<B: AutodiffBackend>(
     ));
     let mixed = MixedPrecision::new(args.precision);
     let batch = pair_batch(shape.pairs, shape.seq, shape.backbone.vocab_size());
-    let mut t = Timings::default();
-    for _ in 0..args.steps {
+    let mut t = Timings {
+        kernels: KernelCount::new(args.kernel_log.as_ref()),
+        ..Timings::default()
+    };
+    for step in 0..args.steps {
         let started = Instant::now();
         let input = PairInput::from_batch(&batch, device);
         let scores = |v: f32| Tensor::<B, 2>::full([shape.pairs, 1], v, device);
@@ -213,6 +300,7 @@ fn train_steps<B: AutodiffBackend>(
             optimizer.step(model, &table.unflatten(flat), 1e-5)
         };
         let total = lap::<B>(started, device);
+        t.kernels.step_done(step);
         t.steps.push(total);
         if let (Some(f), Some(b)) = (forward, backward) {
             t.forward.push(f);
@@ -234,12 +322,16 @@ fn infer_steps<B: AutodiffBackend>(
     let params = ParamTable::of(&model).numel();
     let model = MixedPrecision::new(args.precision).compute_model(model.valid());
     let batch = pair_batch(shape.pairs, shape.seq, shape.backbone.vocab_size());
-    let mut t = Timings::default();
-    for _ in 0..args.steps {
+    let mut t = Timings {
+        kernels: KernelCount::new(args.kernel_log.as_ref()),
+        ..Timings::default()
+    };
+    for step in 0..args.steps {
         let started = Instant::now();
         let scores = model.score_pairs(&batch, device);
         drop(scores);
         t.steps.push(lap::<B::InnerBackend>(started, device));
+        t.kernels.step_done(step);
     }
     (t, params)
 }
@@ -252,6 +344,7 @@ fn run<B: AutodiffBackend>(args: &Args, shape: &Shape, device: &B::Device) -> se
     };
     let (peak, source) = peak_memory::<B>(args, device);
     let step_s = median(&t.steps[1..]).expect("at least two steps");
+    let (kernels_per_step, top_kernels) = t.kernels.report();
     serde_json::json!({
         "mode": if args.infer { "infer" } else { "train" },
         "seq": shape.seq,
@@ -270,6 +363,8 @@ fn run<B: AutodiffBackend>(args: &Args, shape: &Shape, device: &B::Device) -> se
         "peak_bytes": peak,
         "peak_source": source,
         "params": params,
+        "kernels_per_step": kernels_per_step,
+        "top_kernels": top_kernels,
     })
 }
 
@@ -309,7 +404,14 @@ fn main() {
     #[cfg(feature = "cuda")]
     if args.cuda {
         // Compiled kernels persist in RANKER_KERNEL_CACHE: only a process with an empty cache starts cold.
-        ranker_train::kernel_cache::configure();
+        ranker_train::kernel_cache::configure_with(|config| {
+            if let Some(path) = &args.kernel_log {
+                use burn_cubecl::cubecl::config::profiling::ProfilingLogLevel;
+                config.profiling.logger.level = ProfilingLogLevel::Minimal;
+                config.profiling.logger.file = Some(path.clone());
+                config.profiling.logger.append = false;
+            }
+        });
     }
     let line = match (args.cuda, args.checkpointing) {
         (false, false) => {

@@ -27,6 +27,15 @@ pub fn cache_dir() -> Option<PathBuf> {
 /// keeping whatever else a `cubecl.toml` and the `CUBECL_*` variables set. Returns the directory used.
 #[cfg(feature = "cuda")]
 pub fn configure() -> Option<PathBuf> {
+    configure_with(|_| {})
+}
+
+/// [`configure`], with `adjust` applied to the rest of cubecl's configuration first (the GPU benchmark
+/// logs kernel launches this way). Only the first call of either in a process takes effect.
+#[cfg(feature = "cuda")]
+pub fn configure_with(
+    adjust: impl FnOnce(&mut burn_cubecl::cubecl::config::CubeClRuntimeConfig),
+) -> Option<PathBuf> {
     use std::sync::OnceLock;
 
     use burn_cubecl::cubecl::config::cache::CacheConfig;
@@ -35,22 +44,34 @@ pub fn configure() -> Option<PathBuf> {
     static CONFIGURED: OnceLock<Option<PathBuf>> = OnceLock::new();
     CONFIGURED
         .get_or_init(|| {
-            let dir = cache_dir()?;
-            if let Err(e) = std::fs::create_dir_all(&dir) {
-                tracing::warn!(
-                    "kernel cache {}: {e}; kernels are compiled afresh in every process",
-                    dir.display()
-                );
-                return None;
-            }
             let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
-            config.compilation.cache = Some(CacheConfig::File(dir.clone()));
-            config.autotune.cache = CacheConfig::File(dir.clone());
+            adjust(&mut config);
+            let dir = usable_cache_dir();
+            if let Some(dir) = &dir {
+                config.compilation.cache = Some(CacheConfig::File(dir.clone()));
+                config.autotune.cache = CacheConfig::File(dir.clone());
+                tracing::info!("kernel cache: {}", dir.display());
+            }
             CubeClRuntimeConfig::set(config);
-            tracing::info!("kernel cache: {}", dir.display());
-            Some(dir)
+            dir
         })
         .clone()
+}
+
+/// [`cache_dir`], created; `None` (with a warning) when it cannot be.
+#[cfg(feature = "cuda")]
+fn usable_cache_dir() -> Option<PathBuf> {
+    let dir = cache_dir()?;
+    match std::fs::create_dir_all(&dir) {
+        Ok(()) => Some(dir),
+        Err(e) => {
+            tracing::warn!(
+                "kernel cache {}: {e}; kernels are compiled afresh in every process",
+                dir.display()
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]
