@@ -201,7 +201,10 @@ mod tests {
 
     /// Step `s`'s "batches": two micro-batches, the second empty on odd steps.
     fn batches_of(step: u64) -> StepBatches<u64> {
-        vec![Some(step * 10), step.is_multiple_of(2).then_some(step * 10 + 1)]
+        vec![
+            Some(step * 10),
+            step.is_multiple_of(2).then_some(step * 10 + 1),
+        ]
     }
 
     #[test]
