@@ -81,29 +81,24 @@ BIN="$WORK/bin"
 source experiments/gpu/cuda-env.sh
 
 # ---- 1. the device all-reduce
-say "== gpu_check"
-timeout 120 "$BIN/gpu_check" 0 >"$WORK/gpu_check.out" 2>&1
-rc=$?
-cat "$WORK/gpu_check.out" >>"$LOG"
-grep -E '^(INFO|MISSING|PASS|FAIL|SUMMARY)' "$WORK/gpu_check.out" | tee -a "$LOG" >>"$SUMMARY"
-case $rc in
-0) pass "gpu_check (exit 0)" ;;
-2) abort "gpu_check: the GPU stack is incomplete (MISSING lines above)" ;;
-124) fail "gpu_check: timed out after 120 s" ;;
-*) fail "gpu_check: exit $rc; last lines: $(tail -n 5 "$WORK/gpu_check.out" | tr '\n' ' ')" ;;
-esac
-if [ -x "$BIN/gpu_check_fusion" ]; then # the same checks through burn's fused primitive (and the un-fused one)
-    say "== gpu_check_fusion"
-    timeout 180 "$BIN/gpu_check_fusion" 0 >"$WORK/gpu_check_fusion.out" 2>&1
+# device_check NAME TIMEOUT: runs the gpu_check binary NAME, its INFO/MISSING/PASS/FAIL lines into the summary.
+device_check() {
+    local name=$1 limit=$2 rc
+    say "== $name"
+    timeout "$limit" "$BIN/$name" 0 >"$WORK/$name.out" 2>&1
     rc=$?
-    cat "$WORK/gpu_check_fusion.out" >>"$LOG"
-    grep -E '^(INFO|MISSING|PASS|FAIL|SUMMARY)' "$WORK/gpu_check_fusion.out" | tee -a "$LOG" >>"$SUMMARY"
+    cat "$WORK/$name.out" >>"$LOG"
+    grep -E '^(INFO|MISSING|PASS|FAIL|SUMMARY)' "$WORK/$name.out" | tee -a "$LOG" >>"$SUMMARY"
     case $rc in
-    0) pass "gpu_check_fusion (exit 0)" ;;
-    124) fail "gpu_check_fusion: timed out after 180 s" ;;
-    *) fail "gpu_check_fusion: exit $rc; last lines: $(tail -n 5 "$WORK/gpu_check_fusion.out" | tr '\n' ' ')" ;;
+    0) pass "$name (exit 0)" ;;
+    2) abort "$name: the GPU stack is incomplete (MISSING lines above)" ;;
+    124) fail "$name: timed out after $limit s" ;;
+    *) fail "$name: exit $rc; last lines: $(tail -n 5 "$WORK/$name.out" | tr '\n' ' ')" ;;
     esac
-fi
+}
+device_check gpu_check 120
+# The same checks through burn's fused primitive (and the un-fused one), when VARIANTS=1 build.sh built it.
+[ -x "$BIN/gpu_check_fusion" ] && device_check gpu_check_fusion 180
 
 # ---- 2. quickstart steps on CPU and CUDA
 say "== quickstart: $STEPS steps, cpu vs cuda"

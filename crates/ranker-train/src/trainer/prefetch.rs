@@ -17,13 +17,15 @@ use crate::batches::{mix, BatchLayout, EpochOrder};
 use crate::error::TrainError;
 use crate::task::RankerTask;
 
+use super::run::Plan;
+
 /// One step's micro-batches on this rank (`None` where its slice of the micro-step is empty).
 pub(super) type StepBatches<M> = Vec<Option<M>>;
 
 /// What a step's micro-batches are drawn from: everything [`BatchSource::prepare`] reads.
 pub(super) struct BatchSource<B: AutodiffBackend, T: RankerTask<B>> {
     task: Arc<T>,
-    train_set: Arc<Dataset>,
+    train_set: Dataset,
     layout: BatchLayout,
     steps_per_epoch: u64,
     rank: usize,
@@ -34,20 +36,14 @@ pub(super) struct BatchSource<B: AutodiffBackend, T: RankerTask<B>> {
 }
 
 impl<B: AutodiffBackend, T: RankerTask<B>> BatchSource<B, T> {
-    pub(super) fn new(
-        task: Arc<T>,
-        train_set: Arc<Dataset>,
-        layout: BatchLayout,
-        steps_per_epoch: u64,
-        rank: usize,
-        seed: u64,
-    ) -> Self {
+    /// The batches of rank `plan.rank` in `plan.layout`, examples ordered by `seed`.
+    pub(super) fn new(task: Arc<T>, train_set: Dataset, plan: &Plan, seed: u64) -> Self {
         Self {
             task,
             train_set,
-            layout,
-            steps_per_epoch,
-            rank,
+            layout: plan.layout,
+            steps_per_epoch: plan.steps_per_epoch,
+            rank: plan.rank,
             seed,
             order: None,
             backend: std::marker::PhantomData,

@@ -190,14 +190,7 @@ where
             stopped_on_request: false,
         };
         let task = Arc::new(task);
-        let mut source = BatchSource::new(
-            Arc::clone(&task),
-            Arc::new(train_set),
-            layout,
-            steps_per_epoch,
-            plan.rank,
-            config.run.seed,
-        );
+        let mut source = BatchSource::new(Arc::clone(&task), train_set, &plan, config.run.seed);
         let batches = Prefetcher::start(move |step| source.prepare(step))?;
         Ok(Self {
             config,
