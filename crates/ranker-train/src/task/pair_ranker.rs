@@ -22,7 +22,7 @@ use ranker_models::loss::PairLoss;
 use ranker_models::ranker::{PairInput, PairRanker, PairRankerConfig};
 use ranker_models::BackboneConfig;
 
-use super::dev_eval::{dev_selection, DevEvalOptions};
+use super::dev_eval::pairwise_dev_selection;
 use super::{row_key, BackboneSetup, Prepared, RankerTask};
 use crate::config::{Config, LossKind, SamplingMode};
 use crate::error::TrainError;
@@ -282,9 +282,15 @@ impl<B: AutodiffBackend> RankerTask<B> for PairTask {
             round,
             target: BubbleTarget::Best,
         };
-        let options =
-            DevEvalOptions::pairwise("PairRanker", self.eval_batch, PairInference::Bubble(bubble));
-        dev_selection(&mut scorer, options, dev, collective)
+        let inference = PairInference::Bubble(bubble);
+        pairwise_dev_selection(
+            &mut scorer,
+            "PairRanker",
+            self.eval_batch,
+            inference,
+            dev,
+            collective,
+        )
     }
 
     fn save(&self, model: &PairRanker<B>, dir: &Path) -> Result<(), TrainError> {

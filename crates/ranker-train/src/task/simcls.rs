@@ -17,7 +17,7 @@ use ranker_models::collate::{DualBatch, DualCollator, RankText, TextEncoder, Tok
 use ranker_models::ranker::{DualInput, SimCls};
 use ranker_models::BackboneConfig;
 
-use super::dev_eval::{dev_selection, DevEvalOptions};
+use super::dev_eval::listwise_dev_selection;
 use super::listwise::{candidate_sampling, listwise_row_keys, sample_candidates};
 use super::{BackboneSetup, Prepared, RankerTask};
 use crate::config::Config;
@@ -172,8 +172,7 @@ impl<B: AutodiffBackend> RankerTask<B> for SimClsTask {
     ) -> Result<SelectionMetrics, TrainError> {
         let mut scorer = SimClsScorer::new(model.valid(), self.collator.clone(), device.clone())?;
         // `compute_metrics_for_scr`: the candidate most similar to the source.
-        let options = DevEvalOptions::listwise("SimCLS", self.eval_batch);
-        dev_selection(&mut scorer, options, dev, collective)
+        listwise_dev_selection(&mut scorer, "SimCLS", self.eval_batch, dev, collective)
     }
 
     fn save(&self, model: &SimCls<B>, dir: &Path) -> Result<(), TrainError> {

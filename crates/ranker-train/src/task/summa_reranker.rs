@@ -17,7 +17,7 @@ use ranker_models::collate::{RankText, ScrBatch, ScrCollator, TextEncoder, Token
 use ranker_models::ranker::{SummaInput, SummaReranker, SummaRerankerConfig};
 use ranker_models::BackboneConfig;
 
-use super::dev_eval::{dev_selection, DevEvalOptions};
+use super::dev_eval::listwise_dev_selection;
 use super::listwise::{candidate_sampling, listwise_row_keys, sample_candidates};
 use super::{BackboneSetup, Prepared, RankerTask};
 use crate::config::Config;
@@ -207,8 +207,13 @@ impl<B: AutodiffBackend> RankerTask<B> for SummaTask {
         let mut scorer =
             SummaRerankerScorer::new(model.valid(), self.collator.clone(), device.clone())?;
         // `compute_metrics_for_scr`: the candidate with the best score.
-        let options = DevEvalOptions::listwise("SummaReranker", self.eval_batch);
-        dev_selection(&mut scorer, options, dev, collective)
+        listwise_dev_selection(
+            &mut scorer,
+            "SummaReranker",
+            self.eval_batch,
+            dev,
+            collective,
+        )
     }
 
     fn save(&self, model: &SummaReranker<B>, dir: &Path) -> Result<(), TrainError> {
