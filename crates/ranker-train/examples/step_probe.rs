@@ -33,7 +33,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use ranker_models::collate::{PairBatch, TokenMatrix};
-use ranker_models::ranker::{PairInput, PairRankerConfig};
+use ranker_models::ranker::{PairInput, PairRanker, PairRankerConfig};
 use ranker_models::{loss::PairLoss, BackboneConfig};
 use ranker_train::config::Precision;
 use ranker_train::optim::{Optimizer, OptimizerRule, ParamTable};
@@ -165,6 +165,13 @@ fn pair_batch(rows: usize, seq: usize, vocab: usize) -> PairBatch {
     }
 }
 
+/// A random-init one-task PairRanker of the benchmark's shape.
+fn random_model<B: Backend>(shape: &Shape, device: &B::Device) -> PairRanker<B> {
+    PairRankerConfig::new()
+        .with_n_tasks(1)
+        .init(shape.backbone.init::<B>(device), device)
+}
+
 #[derive(Default)]
 struct Timings {
     steps: Vec<f64>,
@@ -172,6 +179,15 @@ struct Timings {
     backward: Vec<f64>,
     optimizer: Vec<f64>,
     kernels: KernelCount,
+}
+
+impl Timings {
+    fn new(args: &Args) -> Self {
+        Self {
+            kernels: KernelCount::new(args.kernel_log.as_ref()),
+            ..Self::default()
+        }
+    }
 }
 
 /// The kernel launches of the second step, read from cubecl's launch log (`--kernel-log`).
@@ -268,9 +284,7 @@ fn train_steps<B: AutodiffBackend>(
     shape: &Shape,
     device: &B::Device,
 ) -> (Timings, usize) {
-    let mut model = PairRankerConfig::new()
-        .with_n_tasks(1)
-        .init(shape.backbone.init::<B>(device), device);
+    let mut model = random_model::<B>(shape, device);
     let table = ParamTable::of(&model);
     let mut optimizer = Optimizer::<B::InnerBackend>::new(OptimizerRule::from_config(
         ranker_train::config::OptimizerKind::Adamw,
@@ -278,10 +292,7 @@ fn train_steps<B: AutodiffBackend>(
     ));
     let mixed = MixedPrecision::new(args.precision);
     let batch = pair_batch(shape.pairs, shape.seq, shape.backbone.vocab_size());
-    let mut t = Timings {
-        kernels: KernelCount::new(args.kernel_log.as_ref()),
-        ..Timings::default()
-    };
+    let mut t = Timings::new(args);
     for step in 0..args.steps {
         let started = Instant::now();
         let input = PairInput::from_batch(&batch, device);
@@ -316,16 +327,11 @@ fn infer_steps<B: AutodiffBackend>(
     shape: &Shape,
     device: &B::Device,
 ) -> (Timings, usize) {
-    let model = PairRankerConfig::new()
-        .with_n_tasks(1)
-        .init(shape.backbone.init::<B>(device), device);
+    let model = random_model::<B>(shape, device);
     let params = ParamTable::of(&model).numel();
     let model = MixedPrecision::new(args.precision).compute_model(model.valid());
     let batch = pair_batch(shape.pairs, shape.seq, shape.backbone.vocab_size());
-    let mut t = Timings {
-        kernels: KernelCount::new(args.kernel_log.as_ref()),
-        ..Timings::default()
-    };
+    let mut t = Timings::new(args);
     for step in 0..args.steps {
         let started = Instant::now();
         let scores = model.score_pairs(&batch, device);
