@@ -10,6 +10,18 @@ mod common;
 
 use serde_json::Value;
 
+/// `ranker train configs/quickstart.yaml` with `--set` overrides, from the repository root.
+fn train_quickstart(sets: &[String]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(common::bin("ranker"));
+    cmd.current_dir(common::repo())
+        .env("RANKER_LOG", "warn")
+        .args(["train", "configs/quickstart.yaml"]);
+    for kv in sets {
+        cmd.args(["--set", kv]);
+    }
+    cmd
+}
+
 #[test]
 fn quickstart_learns_to_beat_random_selection_on_held_out_data() {
     let tmp = tempfile::tempdir().unwrap();
@@ -18,16 +30,12 @@ fn quickstart_learns_to_beat_random_selection_on_held_out_data() {
     let dev = common::synth(data, "dev.jsonl", 200, 11, 2);
     let test = common::synth(data, "test.jsonl", 200, 11, 3);
     let out = tmp.path().join("run");
-    let set = |kv: String| ["--set".to_string(), kv];
-    let mut cmd = std::process::Command::new(common::bin("ranker"));
-    cmd.current_dir(common::repo())
-        .env("RANKER_LOG", "warn")
-        .args(["train", "configs/quickstart.yaml"])
-        .args(set(format!("data.train={}", train.display())))
-        .args(set(format!("data.dev={}", dev.display())))
-        .args(set(format!("data.test={}", test.display())))
-        .args(set(format!("run.output_dir={}", out.display())));
-    common::run_ok(&mut cmd);
+    common::run_ok(&mut train_quickstart(&[
+        format!("data.train={}", train.display()),
+        format!("data.dev={}", dev.display()),
+        format!("data.test={}", test.display()),
+        format!("run.output_dir={}", out.display()),
+    ]));
 
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("eval/report.json")).unwrap())
@@ -55,18 +63,14 @@ fn quickstart_learns_in_bf16_and_fp16() {
     let dev = common::synth(data, "dev.jsonl", 200, 11, 2);
     for precision in ["bf16", "fp16"] {
         let out = tmp.path().join(precision);
-        let set = |kv: String| ["--set".to_string(), kv];
-        let mut cmd = std::process::Command::new(common::bin("ranker"));
-        cmd.current_dir(common::repo())
-            .env("RANKER_LOG", "warn")
-            .args(["train", "configs/quickstart.yaml"])
-            .args(set(format!("data.train={}", train.display())))
-            .args(set(format!("data.dev={}", dev.display())))
-            .args(set("data.test=null".into()))
-            .args(set("train.max_steps=100".into()))
-            .args(set(format!("train.precision={precision}")))
-            .args(set(format!("run.output_dir={}", out.display())));
-        common::run_ok(&mut cmd);
+        common::run_ok(&mut train_quickstart(&[
+            format!("data.train={}", train.display()),
+            format!("data.dev={}", dev.display()),
+            "data.test=null".into(),
+            "train.max_steps=100".into(),
+            format!("train.precision={precision}"),
+            format!("run.output_dir={}", out.display()),
+        ]));
         let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
         let last_eval: Value = metrics
             .lines()

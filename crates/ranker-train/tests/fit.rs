@@ -168,15 +168,7 @@ fn activation_checkpointing_gives_the_same_run() {
         &yaml(&out, &data, 10, 0.1, "  activation_checkpointing: true"),
         &[],
     );
-    let err = train::<Autodiff<Flex>>(
-        &config,
-        &mut common::world_of_one(),
-        &Default::default(),
-        Resume::Auto,
-        &mut common::Quiet,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = common::train_alone(&config).unwrap_err().to_string();
     assert!(err.contains("train.activation_checkpointing"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(!out.exists());

@@ -51,11 +51,9 @@ fn train_and_evaluate(ranker: &str, steps: usize) -> (TrainSummary, EvalOutcome)
     let _guard = common::lock();
     let tmp = tempfile::tempdir().unwrap();
     let config = common::config(&yaml(ranker, tmp.path(), steps), &[]);
+    let summary = common::train_alone(&config).unwrap();
     let mut pg = common::world_of_one();
     let device = Default::default();
-    let summary =
-        train::<Autodiff<Flex>>(&config, &mut pg, &device, Resume::Auto, &mut common::Quiet)
-            .unwrap();
     assert_eq!(summary.steps, steps as u64);
     let checkpoint = evaluation::resolve_checkpoint(&config, None).unwrap();
     assert!(checkpoint.ends_with("best"), "{}", checkpoint.display());
@@ -133,14 +131,7 @@ fn ragged_micro_batches_train_when_the_draws_agree_and_name_the_example_otherwis
             format!("run.output_dir={}", tmp.path().join(dir).display()),
         ];
         let config = common::config(&yaml(ranker, &tmp.path().join(dir), 1), &sets);
-        let mut pg = common::world_of_one();
-        train::<Autodiff<Flex>>(
-            &config,
-            &mut pg,
-            &Default::default(),
-            Resume::Auto,
-            &mut common::Quiet,
-        )
+        common::train_alone(&config)
     };
     // top_bottom draws the best and the worst of every example: 2 each, whatever the candidate count.
     let summary = run("summareranker", "summa").unwrap();
@@ -177,7 +168,6 @@ fn listwise_runs_resume_exactly_from_a_checkpoint() {
     for ranker in ["summareranker", "simcls"] {
         let _guard = common::lock();
         let tmp = tempfile::tempdir().unwrap();
-        let device = Default::default();
         let sets = |dir: &str| {
             vec![
                 "data.dev=null".to_owned(),
@@ -188,15 +178,7 @@ fn listwise_runs_resume_exactly_from_a_checkpoint() {
         };
         let text = yaml(ranker, tmp.path(), 2 * N);
         let straight_config = common::config(&text, &sets("straight"));
-        let mut pg = common::world_of_one();
-        let straight = train::<Autodiff<Flex>>(
-            &straight_config,
-            &mut pg,
-            &device,
-            Resume::Auto,
-            &mut common::Quiet,
-        )
-        .unwrap();
+        let straight = common::train_alone(&straight_config).unwrap();
         assert_eq!(straight.losses.len(), 2 * N, "{ranker}");
 
         let resumed_dir = tmp.path().join("resumed");
@@ -207,8 +189,8 @@ fn listwise_runs_resume_exactly_from_a_checkpoint() {
         let resumed_config = common::config(&text, &sets("resumed"));
         let resumed = train::<Autodiff<Flex>>(
             &resumed_config,
-            &mut pg,
-            &device,
+            &mut common::world_of_one(),
+            &Default::default(),
             Resume::Required,
             &mut common::Quiet,
         )

@@ -8,9 +8,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use burn::backend::{Autodiff, Flex};
+use burn::backend::Flex;
 use ranker_eval::EvalOutcome;
-use ranker_train::{evaluation, train, Resume, TrainSummary};
+use ranker_train::{evaluation, TrainSummary};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -67,11 +67,9 @@ fn train_and_evaluate(
     let _guard = common::lock();
     let tmp = tempfile::tempdir().unwrap();
     let config = common::config(&yaml(ranker, model, init, tmp.path(), steps, max_len), &[]);
+    let summary = common::train_alone(&config).unwrap();
     let mut pg = common::world_of_one();
     let device = Default::default();
-    let summary =
-        train::<Autodiff<Flex>>(&config, &mut pg, &device, Resume::Auto, &mut common::Quiet)
-            .unwrap();
     assert_eq!(summary.steps, steps as u64);
     let checkpoint = evaluation::resolve_checkpoint(&config, None).unwrap();
     let outcome = evaluation::evaluate::<Flex>(&config, &checkpoint, &mut pg, &device).unwrap();

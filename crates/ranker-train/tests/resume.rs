@@ -53,15 +53,8 @@ fn n_steps_resume_n_steps_equals_2n_steps() {
 
     let straight_dir = tmp.path().join("straight");
     let straight_config = common::config(&yaml(&straight_dir, &train_path, &dev_path), &[]);
+    let straight = common::train_alone(&straight_config).unwrap();
     let mut pg = common::world_of_one();
-    let straight = train::<B>(
-        &straight_config,
-        &mut pg,
-        &device,
-        Resume::Auto,
-        &mut common::Quiet,
-    )
-    .unwrap();
     assert_eq!(straight.steps, 2 * N);
     assert!(!straight.stopped_on_request);
 

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use burn::backend::{Autodiff, Flex};
 use ranker_data::{synth_file, SynthOptions};
 use ranker_dist::{DistEnv, DistOptions, ProcessGroup};
 use ranker_train::config::{Config, Override};
 use ranker_train::metrics_log::StepRecord;
-use ranker_train::TrainObserver;
+use ranker_train::{Resume, TrainError, TrainObserver, TrainSummary};
 
 // Each test binary uses its own subset of the helpers.
 #[allow(unused_imports)]
@@ -55,6 +56,17 @@ pub fn tiny_model() -> PathBuf {
 pub fn config(yaml: &str, sets: &[String]) -> Config {
     let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
     Config::from_yaml_str(yaml, Path::new("test.yaml"), &overrides).unwrap()
+}
+
+/// Trains `config` on the CPU (Flex with autodiff) in a world of one, reporting nothing.
+pub fn train_alone(config: &Config) -> Result<TrainSummary, TrainError> {
+    ranker_train::train::<Autodiff<Flex>>(
+        config,
+        &mut world_of_one(),
+        &Default::default(),
+        Resume::Auto,
+        &mut Quiet,
+    )
 }
 
 /// An observer that reports nothing.
